@@ -1,0 +1,4 @@
+{#- A rate with no denominator is NULL, never 0 and never a division error (766 rule). -#}
+{% macro safe_rate(numerator, denominator) -%}
+case when {{ denominator }} = 0 then null else cast({{ numerator }} as double) / {{ denominator }} end
+{%- endmacro %}

@@ -1,0 +1,21 @@
+-- The procedure catalogue per agency and day.
+with source as (
+    select * from {{ source('landed', 'procedures') }}
+),
+
+final as (
+    select
+        cast(agency_code as varchar) as agency_code,
+        cast(day as date) as day,
+        cast(procedure_code as varchar) as procedure_code,
+        cast(procedure_name as varchar) as procedure_name,
+        cast(field as varchar) as field,
+        cast(handling_days as integer) as handling_days,
+        cast(has_fee as boolean) as has_fee,
+        cast(fee_vnd as bigint) as fee_vnd,
+        cast(online_level as varchar) as online_level,
+        cast(eligible_full_process as boolean) as eligible_full_process
+    from source
+)
+
+select * from final

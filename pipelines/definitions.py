@@ -1,0 +1,49 @@
+"""The Dagster code location: assets, checks, jobs and resources, wired in one place."""
+
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from pipelines.defs import publish, sources, transform, validation
+from pipelines.defs.partitions import AGENCY_DAY_PARTITIONS
+from pipelines.defs.resources import AgencyApi, HashKey
+
+registry_job = dg.define_asset_job(
+    "registry_job", selection=dg.AssetSelection.assets(sources.agency_registry),
+    description="Pull the agency registry and register new agencies as partitions.",
+)
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.assets(sources.procedure_catalogue, sources.raw_dossiers, validation.validated_dossiers),
+    partitions_def=AGENCY_DAY_PARTITIONS,
+    description="One agency-day: catalogue, dossiers, Great Expectations, and the validated hand-off to dbt.",
+)
+kpi_job = dg.define_asset_job(
+    "kpi_job",
+    selection=dg.AssetSelection.assets(transform.kpi_models) | dg.AssetSelection.assets(publish.open_data_export),
+    description="dbt build of the KPI models and their tests, then the open-data export.",
+)
+
+defs = dg.Definitions(
+    assets=[
+        sources.agency_registry,
+        sources.procedure_catalogue,
+        sources.raw_dossiers,
+        validation.validated_dossiers,
+        transform.kpi_models,
+        publish.open_data_export,
+    ],
+    asset_checks=[validation.raw_dossiers_expectations],
+    jobs=[registry_job, ingest_job, kpi_job],
+    resources={
+        "agency_api": AgencyApi(
+            base_url=dg.EnvVar("EGOV_SOURCE_URL"), tokens_file=dg.EnvVar("EGOV_AGENCY_TOKENS_FILE")
+        ),
+        "hash_key": HashKey(allow_demo_key=os.environ.get("EGOV_ALLOW_DEMO_KEY") == "1"),
+        # The dbt installed beside this Python, so a run works without the venv on PATH.
+        "dbt": DbtCliResource(project_dir=transform.DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+    },
+)

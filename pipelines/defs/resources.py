@@ -1,0 +1,43 @@
+"""Resources: the agency API client and the hashing key, configured from the environment."""
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from pipelines.lib.agency_api import AgencyApiClient, load_tokens
+from pipelines.lib.pii import hash_key_from_env
+
+
+class AgencyApi(dg.ConfigurableResource):
+    """The agencies' one-stop-shop APIs: one HTTP session per run, tokens from a file."""
+
+    base_url: str
+    tokens_file: str = ""
+    page_size: int = 2000
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_retries: int = 6
+    backoff_factor: float = 0.2
+
+    _client: AgencyApiClient | None = PrivateAttr(default=None)
+
+    def client(self) -> AgencyApiClient:
+        if self._client is None:
+            self._client = AgencyApiClient(
+                self.base_url,
+                load_tokens(self.tokens_file),
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                max_retries=self.max_retries,
+                backoff_factor=self.backoff_factor,
+                page_size=self.page_size,
+            )
+        return self._client
+
+
+class HashKey(dg.ConfigurableResource):
+    """The HMAC key for applicants' ID numbers. `allow_demo_key` is for the demo and tests only."""
+
+    allow_demo_key: bool = False
+
+    def key(self) -> bytes:
+        return hash_key_from_env(allow_demo=self.allow_demo_key)

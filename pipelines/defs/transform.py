@@ -1,0 +1,33 @@
+"""The dbt project as Dagster assets: every model an asset, every dbt test an asset check."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from pipelines.settings import DBT_PROJECT_DIR, warehouse_path
+
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+class FolderTranslator(DagsterDbtTranslator):
+    """Asset groups follow the dbt folders (staging, intermediate, marts): one picture, two views."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] != "model":
+            return super().get_group_name(dbt_resource_props)
+        folders = dbt_resource_props["fqn"][1:-1]
+        return folders[0] if folders else "models"
+
+
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=FolderTranslator(),
+    pool="duckdb_writer",
+)
+def kpi_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """`dbt build`: models and their tests, in dependency order; dbt is the warehouse's only writer."""
+    warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    yield from dbt.cli(["build"], context=context).stream()

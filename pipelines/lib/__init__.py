@@ -1,0 +1,1 @@
+"""Pure building blocks (parsing, hashing, landing, validation, export), free of Dagster."""

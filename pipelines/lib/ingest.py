@@ -1,0 +1,136 @@
+"""Ingest one agency-day: fetch every page, parse, land, quarantine, reconcile.
+
+Every record the source returned ends up in exactly one of two files for the partition:
+the landed dossier versions or the quarantine (with a reason). The source's own total must
+equal the distinct records received, or the partition fails naming agency, day and counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipelines.lib.agency_api import AgencyApiClient, FetchStats
+from pipelines.lib.landing import partition_path, write_parquet_atomic
+from pipelines.lib.paths import DOSSIERS_FILE, PARTITION_FILE, QUARANTINE_FILE
+from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, parse_records, quarantine_rows
+
+
+# One row per landed agency-day: what the source said and where each record went.
+PARTITION_SCHEMA = pa.schema(
+    [
+        ("agency_code", pa.string()),
+        ("day", pa.date32()),
+        ("source_total", pa.int64()),
+        ("received", pa.int64()),
+        ("landed", pa.int64()),
+        ("quarantined", pa.int64()),
+        ("duplicates", pa.int64()),
+    ]
+)
+
+
+class ReconciliationError(RuntimeError):
+    pass
+
+
+@dataclass
+class IngestResult:
+    agency_code: str
+    day: date
+    source_total: int
+    received: int
+    landed: int
+    quarantined: int
+    duplicates: int
+    landed_path: Path
+    quarantine_path: Path
+    landed_bytes: int
+    stats: FetchStats
+
+    def partition_row(self) -> dict:
+        return {
+            "agency_code": self.agency_code,
+            "day": self.day,
+            "source_total": self.source_total,
+            "received": self.received,
+            "landed": self.landed,
+            "quarantined": self.quarantined,
+            "duplicates": self.duplicates,
+        }
+
+    def metadata(self) -> dict:
+        return {
+            "source_total": self.source_total,
+            "received": self.received,
+            "rows": self.landed,
+            "quarantined": self.quarantined,
+            "duplicates": self.duplicates,
+            "pages": self.stats.pages,
+            "retries": self.stats.retries,
+            "bytes_received": self.stats.bytes,
+            "bytes_landed": self.landed_bytes,
+            "fetch_seconds": round(self.stats.seconds, 3),
+            "path": str(self.landed_path),
+        }
+
+
+def day_window(day: date) -> tuple[datetime, datetime]:
+    """The partition's window in local time (Asia/Ho_Chi_Minh): [00:00, next day 00:00)."""
+    start = datetime.combine(day, time.min)
+    return start, start + timedelta(days=1)
+
+
+def ingest_dossiers(
+    client: AgencyApiClient,
+    agency_code: str,
+    day: date,
+    hash_key: bytes,
+    raw_root: Path,
+    quarantine_root: Path,
+) -> IngestResult:
+    stats = FetchStats()
+    start, end = day_window(day)
+    items: list[dict] = []
+    totals: set[int] = set()
+    for page in client.dossier_pages(agency_code, start, end, stats):
+        items.extend(page.items)
+        totals.add(page.total)
+    if len(totals) > 1:
+        raise ReconciliationError(
+            f"agency {agency_code}, day {day}: the source reported different totals across pages: {sorted(totals)}; "
+            "the window changed while it was read; rerun the partition."
+        )
+    source_total = totals.pop() if totals else 0
+    rows, rejected = parse_records(items, agency_code, day, hash_key)
+    duplicates = sum(r.reason.startswith("duplicate") for r in rejected)
+    distinct = len(items) - duplicates
+    if distinct != source_total:
+        raise ReconciliationError(
+            f"agency {agency_code}, day {day}: the source reported {source_total} records for the window "
+            f"but sent {distinct} distinct ones ({len(items)} received, {duplicates} duplicates); "
+            "nothing was landed. Rerun the partition; if it persists, raise it with the agency."
+        )
+    rows.sort(key=lambda r: (r["updated_at"], r["dossier_code"]))
+    quarantine_path = partition_path(quarantine_root, day, agency_code, QUARANTINE_FILE)
+    landed_path = partition_path(raw_root, day, agency_code, DOSSIERS_FILE)
+    write_parquet_atomic(quarantine_rows(rejected, agency_code, day, "parse"), QUARANTINE_SCHEMA, quarantine_path)
+    landed_bytes = write_parquet_atomic(rows, DOSSIER_SCHEMA, landed_path)
+    result = IngestResult(
+        agency_code=agency_code,
+        day=day,
+        source_total=source_total,
+        received=len(items),
+        landed=len(rows),
+        quarantined=len(rejected),
+        duplicates=duplicates,
+        landed_path=landed_path,
+        quarantine_path=quarantine_path,
+        landed_bytes=landed_bytes,
+        stats=stats,
+    )
+    write_parquet_atomic([result.partition_row()], PARTITION_SCHEMA, landed_path.with_name(PARTITION_FILE))
+    return result

@@ -1,0 +1,53 @@
+"""The data directory's layout, in one place.
+
+    raw/agencies/agencies.parquet
+    raw/procedures/date=D/agency=A/procedures.parquet
+    raw/dossiers/date=D/agency=A/dossiers.parquet         landed, before checks
+    quarantine/dossiers/date=D/agency=A/quarantine.parquet
+    validated/dossiers/date=D/agency=A/dossiers.parquet   what dbt reads
+    validated/partitions/date=D/agency=A/partition.parquet
+    warehouse/kpi.duckdb                                  dbt's, and only dbt writes it
+    open/                                                 the published downloads
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pipelines.lib.landing import partition_path
+from pipelines.settings import data_dir
+
+PROCEDURES_FILE = "procedures.parquet"
+DOSSIERS_FILE = "dossiers.parquet"
+QUARANTINE_FILE = "quarantine.parquet"
+PARTITION_FILE = "partition.parquet"
+
+
+def agencies_file() -> Path:
+    return data_dir() / "raw" / "agencies" / "agencies.parquet"
+
+
+def procedures_root() -> Path:
+    return data_dir() / "raw" / "procedures"
+
+
+def raw_dossiers_root() -> Path:
+    return data_dir() / "raw" / "dossiers"
+
+
+def quarantine_root() -> Path:
+    return data_dir() / "quarantine" / "dossiers"
+
+
+def validated_dossiers_root() -> Path:
+    return data_dir() / "validated" / "dossiers"
+
+
+def validated_partitions_root() -> Path:
+    return data_dir() / "validated" / "partitions"
+
+
+def unpublish_validated(agency_code: str, day: date) -> None:
+    for root, name in ((validated_dossiers_root(), DOSSIERS_FILE), (validated_partitions_root(), PARTITION_FILE)):
+        partition_path(root, day, agency_code, name).unlink(missing_ok=True)
