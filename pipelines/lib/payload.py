@@ -111,7 +111,7 @@ def parse_timestamp(value: Any, field: str) -> datetime | None:
     raise PayloadError(f"{field}: not a valid timestamp: {text!r}")
 
 
-def _int(value: Any, field: str, *, default: int | None = None) -> int | None:
+def _int(value: Any, field: str, *, default: int | None = None, limit: int = 2**15 - 1) -> int | None:
     if value is None or value == "":
         return default
     if isinstance(value, bool):
@@ -122,6 +122,8 @@ def _int(value: Any, field: str, *, default: int | None = None) -> int | None:
         raise PayloadError(f"{field}: not an integer: {value!r}") from None
     if not number.is_integer():
         raise PayloadError(f"{field}: not an integer: {value!r}")
+    if abs(number) > limit:
+        raise PayloadError(f"{field}: out of range: {value!r}")
     return int(number)
 
 
@@ -188,7 +190,7 @@ def parse_dossier(record: dict, agency_code: str, day, hash_key: bytes) -> dict:
         "applicant_type": _applicant_type(rec.get("LoaiDoiTuong")),
         "applicant_id_hash": hash_personal_id(personal_id, hash_key) if personal_id not in (None, "") else None,
         "fee_count": len(fees),
-        "fee_amount_vnd": sum(_int(f.get("Gia"), "DanhSachLePhi.Gia", default=0) for f in fees),
+        "fee_amount_vnd": sum(_int(f.get("Gia"), "DanhSachLePhi.Gia", default=0, limit=10**15) for f in fees),
         "online_payment": _int(rec.get("DuocThanhToanTrucTuyen"), "DuocThanhToanTrucTuyen", default=0),
         "result_document_count": len(results),
         "has_electronic_result": any(r.get("DuongDanTepTin") for r in results),

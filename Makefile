@@ -1,0 +1,36 @@
+# Two commands set everything up: `make run` and `make test`. The virtual environment is
+# created once and reused; it is rebuilt when pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export EGOV_DATA_DIR ?= $(CURDIR)/data
+
+.PHONY: install manifest run test ui bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Dagster reads the dbt manifest when it loads the code location: build it first.
+manifest: $(STAMP)
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --profiles-dir .
+
+run: manifest
+	$(BIN)/python -m pipelines run --days 7
+
+test: manifest
+	$(BIN)/python -m pytest
+
+ui: manifest
+	$(BIN)/python -m pipelines ui
+
+bench: manifest
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf data dbt_project/target dbt_project/logs

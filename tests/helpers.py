@@ -1,0 +1,14 @@
+"""Helpers the tests share."""
+
+import json
+
+def serve(sim, tmp_path, monkeypatch):
+    """Start `sim` on 127.0.0.1 and point the pipeline at it, as `make run` does."""
+    from simulator import start_server
+
+    server, base_url = start_server(sim)
+    tokens_file = tmp_path / "tokens.json"
+    tokens_file.write_text(json.dumps({a["MaDonVi"]: sim.token(a["MaDonVi"]) for a in sim.agencies()}))
+    monkeypatch.setenv("EGOV_SOURCE_URL", base_url)
+    monkeypatch.setenv("EGOV_AGENCY_TOKENS_FILE", str(tokens_file))
+    return server

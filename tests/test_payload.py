@@ -1,0 +1,162 @@
+"""Parsing agency payloads: every variant, broken records, and no personal data out."""
+
+import json
+from datetime import date, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pyarrow as pa
+
+from pipelines.lib.payload import (
+    DOSSIER_SCHEMA,
+    QUARANTINE_SCHEMA,
+    PayloadError,
+    parse_dossier,
+    parse_records,
+    parse_timestamp,
+    quarantine_rows,
+    records_from_csv,
+)
+from pipelines.lib.pii import hash_personal_id
+
+KEY = b"test-key"
+DAY = date(2025, 3, 4)
+AGENCY = "000.00.00.H26"
+
+
+def v1_record(**overrides) -> dict:
+    record = {
+        "MaHoSo": f"{AGENCY}-250304-0007",
+        "MaTTHC": "1.001234",
+        "MaDonVi": AGENCY,
+        "NgayNopHoSo": "20250304081500",
+        "NgayTiepNhan": "20250304090000",
+        "NgayHenTra": "20250311170000",
+        "NgayKetThucXuLy": "20250312100000",
+        "NgayTra": None,
+        "TrangThaiHoSo": 9,
+        "KenhThucHien": 2,
+        "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "MaPhiLePhi": "LP1", "Gia": 50000, "NgayThu": "20250304090000"}],
+        "DuocThanhToanTrucTuyen": 1,
+        "DanhSachGiayToKetQua": [{"TenGiayTo": "Giấy phép", "DuongDanTepTin": "https://x/1.pdf"}],
+        "DanhSachHoSoBoSung": [
+            {"NgayYeuCauBoSung": "20250305100000", "NgayNhanBoSung": "20250306100000",
+             "NgayHenTraCu": "20250311170000", "NgayHenTraMoi": "20250312170000"}
+        ],
+        "ChuHoSo": "Nguyễn Văn An",
+        "MaDoiTuong": "001203004567",
+        "SoDienThoai": "0912345678",
+        "Email": "an.nguyen@example.vn",
+        "DiaChi": "12 Hàng Bài, Hoàn Kiếm, Hà Nội",
+        "LoaiDoiTuong": 1,
+        "QuaTrinhXuLy": [{"TrangThai": 1, "ThoiDiem": "20250304081500", "DonViXuLy": "Bộ phận một cửa"}],
+        "NgayCapNhat": "20250312100000",
+    }
+    record.update(overrides)
+    return record
+
+
+def test_v1_record_becomes_a_canonical_row_without_personal_data():
+    row = parse_dossier(v1_record(), AGENCY, DAY, KEY)
+    assert row["dossier_code"] == f"{AGENCY}-250304-0007"
+    assert row["accepted_at"] == datetime(2025, 3, 4, 9, 0)
+    assert row["extended_due_at"] == datetime(2025, 3, 12, 17, 0)
+    assert (row["status"], row["channel"], row["online_payment"]) == (9, 2, 1)
+    assert row["fee_amount_vnd"] == 50000 and row["fee_count"] == 1
+    assert row["has_electronic_result"] is True and row["supplement_count"] == 1
+    assert row["applicant_type"] == "citizen"
+    assert row["applicant_id_hash"] == hash_personal_id("001203004567", KEY)
+    flat = json.dumps(row, default=str, ensure_ascii=False)
+    for personal in ("Nguyễn Văn An", "001203004567", "0912345678", "an.nguyen@example.vn", "Hàng Bài"):
+        assert personal not in flat
+
+
+def test_iso_dates_and_text_applicant_types_read_the_same():
+    iso = v1_record(NgayTiepNhan="2025-03-04T09:00:00", NgayCapNhat="2025-03-12T10:00:00+07:00",
+                    LoaiDoiTuong="DOANH_NGHIEP")
+    row = parse_dossier(iso, AGENCY, DAY, KEY)
+    assert row["accepted_at"] == datetime(2025, 3, 4, 9, 0)
+    assert row["updated_at"] == datetime(2025, 3, 12, 10, 0)
+    assert row["applicant_type"] == "business"
+
+
+def test_camel_case_fields_read_the_same():
+    camel = {k[:1].lower() + k[1:]: v for k, v in v1_record(LoaiDoiTuong="HKD").items()}
+    camel["danhSachLePhi"] = [{"tenPhiLePhi": "x", "gia": 70000}]
+    row = parse_dossier(camel, AGENCY, DAY, KEY)
+    assert row["dossier_code"] == f"{AGENCY}-250304-0007"
+    assert row["fee_amount_vnd"] == 70000
+    assert row["applicant_type"] == "household_business"
+
+
+def test_csv_rows_with_json_cells_read_the_same():
+    record = v1_record()
+    header = list(record)
+    cells = [json.dumps(v, ensure_ascii=False) if isinstance(v, list) else ("" if v is None else str(v))
+             for v in record.values()]
+    import csv
+    import io
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([header, cells])
+    (parsed,) = list(records_from_csv(buffer.getvalue()))
+    assert parse_dossier(parsed, AGENCY, DAY, KEY) == parse_dossier(record, AGENCY, DAY, KEY)
+
+
+def test_null_channel_means_in_person():
+    assert parse_dossier(v1_record(KenhThucHien=None), AGENCY, DAY, KEY)["channel"] == 1
+
+
+@pytest.mark.parametrize("value", ["20250231090000", "2025-13-01T00:00:00", "yesterday", "2025030409"])
+def test_impossible_timestamps_are_errors_that_name_the_field(value):
+    with pytest.raises(PayloadError, match="NgayTiepNhan"):
+        parse_dossier(v1_record(NgayTiepNhan=value), AGENCY, DAY, KEY)
+
+
+def test_rejects_keep_a_reason_and_no_personal_data():
+    good = v1_record()
+    broken = v1_record(MaHoSo=f"{AGENCY}-250304-0008", NgayTiepNhan="20250231090000")
+    rows, rejected = parse_records([good, broken, dict(good), "junk"], AGENCY, DAY, KEY)
+    assert len(rows) == 1
+    reasons = sorted(r.reason.split(":")[0] for r in rejected)
+    assert reasons == ["duplicate", "record is not an object", "unparseable"]
+    quarantined = quarantine_rows(rejected, AGENCY, DAY, "parse")
+    text = json.dumps(quarantined, default=str, ensure_ascii=False)
+    assert "Nguyễn Văn An" not in text and "001203004567" not in text and "0912345678" not in text
+    assert hash_personal_id("001203004567", KEY) in text
+
+
+def test_missing_required_fields_are_named():
+    with pytest.raises(PayloadError, match="MaTTHC"):
+        parse_dossier(v1_record(MaTTHC=None), AGENCY, DAY, KEY)
+
+
+def test_timestamp_formats():
+    assert parse_timestamp("20250101000000", "f") == datetime(2025, 1, 1)
+    assert parse_timestamp("2025-01-01T07:00:00Z", "f") == datetime(2025, 1, 1, 14, 0)
+    assert parse_timestamp(None, "f") is None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=3),
+    max_leaves=10,
+)
+field_names = st.sampled_from(list(v1_record()) + ["maHoSo", "KenhNop", "MaBuuChinh", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(
+    st.dictionaries(field_names, json_values, max_size=25),
+    st.builds(lambda k, v: {**v1_record(), k: v}, field_names, json_values),
+    st.builds(lambda k, v: {**v1_record(), k: v}, field_names, st.integers(min_value=-2**70, max_value=2**70)),
+    json_values,
+), max_size=8))
+def test_random_and_broken_records_never_crash_and_are_each_accounted_for(records):
+    rows, rejected = parse_records(records, AGENCY, DAY, KEY)
+    assert len(rows) + len(rejected) == len(records)
+    assert all(r.reason for r in rejected)
+    # What is accepted can be landed, and what is rejected can be quarantined.
+    pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA)
+    pa.Table.from_pylist(quarantine_rows(rejected, AGENCY, DAY, "parse"), schema=QUARANTINE_SCHEMA)
