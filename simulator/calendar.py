@@ -1,0 +1,123 @@
+"""Working-day calendar and the simulator's time representation.
+
+Times are naive Asia/Ho_Chi_Minh local times stored as int seconds since LOCAL_EPOCH, so
+that arrays of them are cheap and arithmetic never meets a time zone. Working days skip
+weekends and the public holidays in reference/vn_public_holidays.csv (shared with dbt).
+"""
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HOLIDAYS_CSV = REPO_ROOT / "reference" / "vn_public_holidays.csv"
+
+LOCAL_EPOCH = datetime(2018, 1, 1)
+EPOCH_ORD = LOCAL_EPOCH.toordinal()
+CAL_FIRST = date(2018, 1, 1)
+CAL_LAST = date(2029, 12, 31)
+DAY = 86400
+OFFICE_START = 7 * 3600 + 30 * 60      # 07:30
+OFFICE_MINUTES = 9 * 60 + 30           # 07:30-17:00, one "working day" of office minutes
+
+
+def to_ts(dt: datetime) -> int:
+    return (dt.toordinal() - EPOCH_ORD) * DAY + dt.hour * 3600 + dt.minute * 60 + dt.second
+
+
+def from_ts(ts: int) -> datetime:
+    return LOCAL_EPOCH + timedelta(seconds=int(ts))
+
+
+def day_index(d: date) -> int:
+    return d.toordinal() - EPOCH_ORD
+
+
+def day_of(index: int) -> date:
+    return date.fromordinal(int(index) + EPOCH_ORD)
+
+
+@lru_cache(maxsize=1)
+def holidays() -> dict[date, tuple[str, str]]:
+    out = {}
+    with open(HOLIDAYS_CSV, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            out[date.fromisoformat(row["date"])] = (row["name_vi"], row["name_en"])
+    return out
+
+
+class WorkCalendar:
+    """Vectorised working-day arithmetic over day indices (days since LOCAL_EPOCH)."""
+
+    def __init__(self) -> None:
+        n = (CAL_LAST - CAL_FIRST).days + 1
+        hol = holidays()
+        days = [CAL_FIRST + timedelta(i) for i in range(n)]
+        self.is_work = np.array([d.weekday() < 5 and d not in hol for d in days], dtype=bool)
+        self.is_holiday = np.array([d in hol for d in days], dtype=bool)
+        # wd_before[i] = number of working days strictly before day i; working day i has
+        # working index wd_before[i]; a non-working day maps to the next working day's index.
+        self.wd_before = np.concatenate([[0], np.cumsum(self.is_work)[:-1]]).astype(np.int64)
+        self.work_days = np.flatnonzero(self.is_work).astype(np.int64)  # working index -> day index
+
+    def working(self, d: date) -> bool:
+        return bool(self.is_work[day_index(d)])
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """The working day n working days after d (d itself when n == 0 and d is working)."""
+        i = int(self.wd_before[day_index(d)])
+        return day_of(self.work_days[i + n])
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days in [a, b)."""
+        return int(self.wd_before[day_index(b)] - self.wd_before[day_index(a)])
+
+    # --- the office clock: a time expressed in "office minutes" since LOCAL_EPOCH --------
+    def to_office(self, ts: np.ndarray) -> np.ndarray:
+        """Map times to office minutes; times outside office hours snap to the next opening."""
+        ts = np.asarray(ts, dtype=np.int64)
+        di = ts // DAY
+        sec = ts - di * DAY
+        wi = self.wd_before[di]
+        within = np.clip((sec - OFFICE_START) // 60, 0, OFFICE_MINUTES)
+        within = np.where(self.is_work[di], within, 0)
+        return wi * OFFICE_MINUTES + within
+
+    def from_office(self, om: np.ndarray, jitter: np.ndarray | None = None) -> np.ndarray:
+        """Office minutes back to timestamps (optionally with seconds jitter 0..59)."""
+        om = np.asarray(om, dtype=np.int64)
+        wi = om // OFFICE_MINUTES
+        within = om - wi * OFFICE_MINUTES
+        ts = self.work_days[wi] * DAY + OFFICE_START + within * 60
+        if jitter is not None:
+            ts = ts + jitter
+        return ts
+
+
+@lru_cache(maxsize=1)
+def calendar() -> WorkCalendar:
+    return WorkCalendar()
+
+
+_DAYSTR: dict[int, str] = {}
+
+
+def fmt_compact(ts: int) -> str:
+    """yyyyMMddHHmmss (variant v1)."""
+    di, sec = divmod(int(ts), DAY)
+    ds = _DAYSTR.get(di)
+    if ds is None:
+        ds = _DAYSTR[di] = day_of(di).strftime("%Y%m%d")
+    h, rem = divmod(sec, 3600)
+    m, s = divmod(rem, 60)
+    return f"{ds}{h:02d}{m:02d}{s:02d}"
+
+
+def parse_compact(text: str) -> datetime:
+    if len(text) != 14 or not text.isdigit():
+        raise ValueError(f"expected yyyyMMddHHmmss, got {text!r}")
+    return datetime.strptime(text, "%Y%m%d%H%M%S")

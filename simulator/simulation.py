@@ -1,0 +1,304 @@
+"""The `Simulation` facade: the ground truth the tests use and the data the server serves.
+
+Everything is a pure function of (seed, scale, agency, day): receive days are generated on
+demand and kept in a bounded LRU cache; a window query scans the receive days that can have
+events in it (at most HORIZON_DAYS back) and keeps a small sorted index of the versions it
+found, so paging through a window does not regenerate anything.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from . import catalogue
+from .calendar import DAY, day_index, day_of, from_ts, to_ts
+from .lifecycle import (C_ACCEPT, C_END, C_RETURN, C_S1RCV, C_S1REQ, C_S2RCV, C_S2REQ, HORIZON_DAYS,
+                        DaySkeleton, Dossier, Supplement, generate_day, _dt)
+from .registry import Agency, all_agencies, wards_of
+from .render import RECEPTION_UNIT, applicant_of, dossier_code, processing_unit, render_version
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MAX_PAGE_SIZE = 5000
+DEFAULT_PAGE_SIZE = 500
+# key = (version time << 33) | (receive day << 20) | row: sorts as (NgayCapNhat, MaHoSo)
+_TS_SHIFT, _DAY_SHIFT, _ROW_BITS = 33, 20, 20
+
+
+class LRU:
+    """A small thread-safe LRU bounded by a cost budget (bytes, or entries)."""
+
+    def __init__(self, budget: float, cost=lambda v: 1):
+        self.budget, self.cost, self.used = budget, cost, 0.0
+        self.data: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            v = self.data.get(key)
+            if v is not None:
+                self.data.move_to_end(key)
+            return v
+
+    def put(self, key, value):
+        c = self.cost(value)
+        with self.lock:
+            if key in self.data:
+                return
+            self.data[key] = value
+            self.used += c
+            while self.used > self.budget and len(self.data) > 1:
+                _, old = self.data.popitem(last=False)
+                self.used -= self.cost(old)
+
+
+@dataclass
+class WindowIndex:
+    """The versions in one window, sorted: key, receive day and row of each."""
+    keys: np.ndarray
+    days: np.ndarray
+    rows: np.ndarray
+    at: np.ndarray        # version time (NgayCapNhat)
+
+    @property
+    def total(self) -> int:
+        return int(self.keys.shape[0])
+
+
+class BadRequest(ValueError):
+    """A request parameter the API rejects with 400."""
+
+
+class Simulation:
+    """Deterministic simulator of every agency's one-stop-shop system.
+
+    seed: everything derives from it. scale: 1.0 ~ 300,000 dossiers per working day
+    nationally. faults: "none" | "flaky" | "dirty" | "drift". now: the simulator's clock
+    (None = wall clock, Asia/Ho_Chi_Minh). agencies: restrict to these codes. off: {code:
+    date} switches an agency off from that date (empty windows from then on).
+    """
+
+    def __init__(self, seed: int = 42, scale: float = 0.01, faults: str = "none",
+                 now: datetime | None = None, agencies: list[str] | None = None,
+                 off: dict[str, date] | None = None, cache_bytes: int = 512 * 2**20):
+        self.seed = int(seed)
+        self.scale = float(scale)
+        self.faults = faults
+        self._now = now
+        every = all_agencies()
+        if agencies is not None:
+            unknown = set(agencies) - {a.code for a in every}
+            if unknown:
+                raise ValueError(f"unknown agencies: {sorted(unknown)}")
+            every = tuple(a for a in every if a.code in set(agencies))
+        self._agencies = every
+        self._by_code = {a.code: a for a in every}
+        self.off = dict(off or {})
+        self._days = LRU(cache_bytes, cost=lambda sk: sk.nbytes() + 2000)
+        self._windows = LRU(64 * 2**20, cost=lambda w: w.keys.nbytes * 4 + 1000)
+        self._wards: dict[str, list[str]] = {}
+
+    # ---------------------------------------------------------------- clock & registry ---
+    @property
+    def now(self) -> datetime:
+        if self._now is not None:
+            return self._now
+        return datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+
+    def agency(self, code: str) -> Agency:
+        try:
+            return self._by_code[code]
+        except KeyError:
+            raise KeyError(code) from None
+
+    def has_agency(self, code: str) -> bool:
+        return code in self._by_code
+
+    def agencies(self) -> list[dict]:
+        """The registry exactly as GET /api/v1/agencies serves it."""
+        return [a.to_dict() for a in self._agencies]
+
+    def agency_codes(self, as_of: date) -> list[str]:
+        return [a.code for a in self._agencies if a.valid_on(as_of)]
+
+    def token(self, code: str) -> str:
+        return hmac.new(f"sim:{self.seed}".encode(), code.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def tokens(self) -> dict[str, str]:
+        return {a.code: self.token(a.code) for a in self._agencies}
+
+    def procedures(self, code: str, as_of: date) -> list[dict]:
+        """The catalogue exactly as GET .../procedures?as_of= serves it."""
+        ag = self.agency(code)
+        return [p.to_dict(as_of) for p in catalogue.offered(self.seed, ag, as_of)]
+
+    def wards(self, ag: Agency) -> list[str]:
+        w = self._wards.get(ag.code)
+        if w is None:
+            w = self._wards[ag.code] = wards_of(ag)
+        return w
+
+    # ------------------------------------------------------------------- generation ----
+    def day(self, code: str, d: date) -> DaySkeleton:
+        """The receive day's skeleton (cached)."""
+        key = (code, d.toordinal())
+        sk = self._days.get(key)
+        if sk is None:
+            sk = generate_day(self.seed, self.scale, self.agency(code), d)
+            self._days.put(key, sk)
+        return sk
+
+    def dossiers(self, code: str, received_day: date) -> list[Dossier]:
+        """Every dossier submitted on that day, as full lifecycle objects (no faults)."""
+        sk = self.day(code, received_day)
+        return [self._dossier(sk, i) for i in range(sk.n)]
+
+    def _dossier(self, sk: DaySkeleton, i: int) -> Dossier:
+        ev, st = sk.ev_ts[i], sk.ev_st[i]
+        proc = sk.procedures[int(sk.proc[i])]
+        unit = processing_unit(sk, i)
+        events = [(int(st[c]), from_ts(ev[c]), RECEPTION_UNIT if int(st[c]) in (1, 2, 3, 10) else unit)
+                  for c in range(ev.shape[0]) if ev[c] >= 0]
+        final = events[-1][0]
+        refused = final == 3
+        sups, before = [], int(sk.due[i])
+        for j, (rq, rc) in enumerate(((C_S1REQ, C_S1RCV), (C_S2REQ, C_S2RCV))):
+            if ev[rq] < 0:
+                break
+            sups.append(Supplement(from_ts(ev[rq]), _dt(ev[rc]), from_ts(before), _dt(sk.due_new[i, j])))
+            before = int(sk.due_new[i, j]) if sk.due_new[i, j] >= 0 else before
+        eff = _dt(before) if not refused else None
+        return Dossier(
+            code=dossier_code(sk, i), agency=sk.agency.code, received_day=day_of(sk.day), seq=i + 1,
+            procedure=proc.code, procedure_days=proc.days, channel=int(sk.channel[i]),
+            channel_reported=None if sk.channel_null[i] else int(sk.channel[i]),
+            applicant_type=int(sk.ltype[i]), submitted=from_ts(ev[0]),
+            accepted=None if refused else from_ts(ev[C_ACCEPT]),
+            refused=from_ts(ev[C_ACCEPT]) if refused else None,
+            due=_dt(sk.due[i]), due_effective=eff,
+            ended=from_ts(ev[C_ACCEPT]) if refused else _dt(ev[C_END]),
+            returned=_dt(ev[C_RETURN]), final_status=final, fee=int(sk.fee[i]),
+            fee_paid_at=_dt(sk.paid_ts[i]), paid_online=int(sk.pay_method[i]),
+            electronic_result=bool(sk.eresult[i]), supplements=sups, events=events,
+            applicant=applicant_of(self.seed, sk, i, self.wards(sk.agency)))
+
+    # ---------------------------------------------------------------------- windows ----
+    def effective_end(self, code: str, updated_to: datetime) -> datetime:
+        """Windows never reach past the clock, nor past an agency's switch-off."""
+        end = min(updated_to, self.now)
+        off = self.off.get(code)
+        if off is not None:
+            end = min(end, datetime.combine(off, datetime.min.time()))
+        return end
+
+    def window_index(self, code: str, updated_from: datetime, updated_to: datetime) -> WindowIndex:
+        ag = self.agency(code)
+        f = to_ts(updated_from)
+        t = to_ts(max(self.effective_end(code, updated_to), updated_from))
+        key = (code, f, t)
+        w = self._windows.get(key)
+        if w is not None:
+            return w
+        parts = []
+        if t > f:
+            first = max(day_of(f // DAY - HORIZON_DAYS), ag.valid_from)
+            last = day_of((t - 1) // DAY)
+            if ag.valid_to is not None:
+                last = min(last, ag.valid_to)
+            d = first
+            while d <= last:
+                sk = self.day(code, d)
+                if sk.n:
+                    ev = sk.ev_ts
+                    inside = (ev >= f) & (ev < t)
+                    hit = inside.any(axis=1)
+                    if hit.any():
+                        rows = np.flatnonzero(hit)
+                        at = np.where(inside[rows], ev[rows], -1).max(axis=1)
+                        parts.append((np.full(rows.shape, sk.day, np.int64), rows.astype(np.int64), at))
+                d += timedelta(days=1)
+        if parts:
+            days = np.concatenate([p[0] for p in parts])
+            rows = np.concatenate([p[1] for p in parts])
+            at = np.concatenate([p[2] for p in parts])
+        else:
+            days = rows = at = np.zeros(0, np.int64)
+        keys = (at << _TS_SHIFT) | (days << _DAY_SHIFT) | rows
+        order = np.argsort(keys, kind="stable")
+        w = WindowIndex(keys[order], days[order], rows[order], at[order])
+        self._windows.put(key, w)
+        return w
+
+    def render(self, code: str, day: int, row: int, at: int) -> dict:
+        sk = self.day(code, day_of(day))
+        return render_version(self.seed, sk, row, at, self.wards(sk.agency))
+
+    def window(self, code: str, updated_from: datetime, updated_to: datetime) -> list[dict]:
+        """All items the API returns for the window, in order, as clean v1 dicts."""
+        w = self.window_index(code, updated_from, updated_to)
+        return [self.render(code, int(d), int(r), int(a)) for d, r, a in zip(w.days, w.rows, w.at)]
+
+    def window_total(self, code: str, updated_from: datetime, updated_to: datetime) -> int:
+        return self.window_index(code, updated_from, updated_to).total
+
+    def version(self, dossier_code_: str, at: datetime) -> dict | None:
+        """The v1 item of a dossier as of time `at` (None if not yet submitted)."""
+        code, yymmdd, seq = dossier_code_.rsplit("-", 2)
+        d = datetime.strptime(yymmdd, "%y%m%d").date()
+        sk = self.day(code, d)
+        return render_version(self.seed, sk, int(seq) - 1, to_ts(at), self.wards(sk.agency))
+
+    # ------------------------------------------------------------------- pagination ----
+    def page_token(self, code: str, f: datetime, t: datetime, key: int) -> str:
+        raw = f"{code}|{f:%Y%m%d%H%M%S}|{t:%Y%m%d%H%M%S}|{key}"
+        mac = hmac.new(f"page:{self.seed}".encode(), raw.encode(), hashlib.sha256).hexdigest()[:12]
+        return base64.urlsafe_b64encode(f"{raw}|{mac}".encode()).decode().rstrip("=")
+
+    def parse_page_token(self, token: str, code: str, f: datetime, t: datetime) -> int:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            c, fs, ts_, key, mac = raw.split("|")
+        except Exception:
+            raise BadRequest("invalid page_token") from None
+        expect = hmac.new(f"page:{self.seed}".encode(), f"{c}|{fs}|{ts_}|{key}".encode(),
+                          hashlib.sha256).hexdigest()[:12]
+        if not hmac.compare_digest(mac, expect):
+            raise BadRequest("invalid page_token")
+        if (c, fs, ts_) != (code, f"{f:%Y%m%d%H%M%S}", f"{t:%Y%m%d%H%M%S}"):
+            raise BadRequest("page_token does not belong to this agency and window")
+        return int(key)
+
+    def page(self, code: str, updated_from: datetime, updated_to: datetime,
+             page_size: int = DEFAULT_PAGE_SIZE, page_token: str | None = None) -> tuple[list[dict], int, str | None]:
+        """One page of the window: (clean v1 items, total for the window, next page token)."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise BadRequest(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        if updated_to < updated_from:
+            raise BadRequest("updated_to is before updated_from")
+        w = self.window_index(code, updated_from, updated_to)
+        start = 0
+        if page_token:
+            after = self.parse_page_token(page_token, code, updated_from, updated_to)
+            start = int(np.searchsorted(w.keys, after, side="right"))
+        stop = min(start + page_size, w.total)
+        items = [self.render(code, int(w.days[i]), int(w.rows[i]), int(w.at[i])) for i in range(start, stop)]
+        nxt = self.page_token(code, updated_from, updated_to, int(w.keys[stop - 1])) if stop < w.total else None
+        return items, w.total, nxt
+
+    # ------------------------------------------------------------------------ truth ----
+    def counts(self, code: str, received_day: date) -> dict:
+        """Counts per final status and channel for one agency and receive day."""
+        sk = self.day(code, received_day)
+        final = sk.ev_st[np.arange(sk.n), (sk.ev_ts >= 0).cumsum(axis=1).argmax(axis=1)] if sk.n else np.zeros(0)
+        return {
+            "agency": code, "day": received_day.isoformat(), "received": sk.n,
+            "by_channel": {str(c): int((sk.channel == c).sum()) for c in (1, 2, 3)},
+            "by_final_status": {str(s): int((final == s).sum()) for s in sorted(set(final.tolist()))},
+        }

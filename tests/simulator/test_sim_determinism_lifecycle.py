@@ -1,0 +1,112 @@
+"""Same seed, same bytes; and lifecycle invariants of the generated dossiers."""
+from datetime import date, datetime
+
+import requests
+
+from simulator import Simulation, start_server
+from simulator.calendar import calendar
+
+NOW = datetime(2025, 1, 8)
+AGENCIES = ["000.00.00.G12", "000.00.00.G01", "000.00.00.G15", "000.00.00.H24", "000.00.00.H38",
+            "000.00.00.H14", "000.00.00.H12", "000.00.00.H23"]
+
+DAYS = [date(2024, 12, 30), date(2025, 1, 2), date(2025, 1, 4), date(2025, 1, 6)]
+
+
+def _bytes(sim, code):
+    server, url = start_server(sim)
+    try:
+        h = {"Authorization": f"Bearer {sim.token(code)}"}
+        out = [requests.get(url + "/api/v1/agencies", timeout=30).content]
+        out.append(requests.get(f"{url}/api/v1/agencies/{code}/procedures", params={"as_of": "2024-05-01"}, headers=h, timeout=30).content)
+        tok = None
+        while True:
+            p = {"updated_from": "20250102000000", "updated_to": "20250107000000", "page_size": 50}
+            if tok:
+                p["page_token"] = tok
+            r = requests.get(f"{url}/api/v1/agencies/{code}/dossiers", params=p, headers=h, timeout=30)
+            out.append(r.content)
+            tok = r.json()["next_page_token"]
+            if not tok:
+                return out
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_same_seed_same_bytes():
+    a = _bytes(Simulation(seed=7, scale=0.01, now=NOW, agencies=AGENCIES), "000.00.00.H24")
+    b = _bytes(Simulation(seed=7, scale=0.01, now=NOW, agencies=AGENCIES), "000.00.00.H24")
+    assert a == b and len(a) > 3
+    c = _bytes(Simulation(seed=8, scale=0.01, now=NOW, agencies=AGENCIES), "000.00.00.H24")
+    assert c[2:] != a[2:]
+
+
+def test_tokens_deterministic(sim):
+    other = Simulation(seed=42, scale=0.5, now=NOW)
+    assert sim.token("000.00.00.G12") == other.token("000.00.00.G12")
+    assert len(sim.token("000.00.00.G12")) == 32
+    assert sim.token("000.00.00.G12") != sim.token("000.00.00.G01")
+
+
+def test_lifecycle_invariants(sim):
+    cal = calendar()
+    n = 0
+    statuses = set()
+    for code in AGENCIES:
+        for d in DAYS:
+            for x in sim.dossiers(code, d):
+                n += 1
+                statuses.add(x.final_status)
+                assert x.received_day == d == x.submitted.date()
+                assert x.code.startswith(f"{code}-{d:%y%m%d}-")
+                times = [e[1] for e in x.events]
+                assert times == sorted(times) and len(set(times)) == len(times)
+                assert x.events[0][0] == 1 and x.events[-1][0] == x.final_status
+                assert 1 <= x.final_status <= 10
+                assert (x.events[-1][1] - x.submitted).days < 80
+                if x.channel != 2:
+                    assert cal.working(x.submitted.date())
+                if x.accepted:
+                    assert x.submitted <= x.accepted
+                    assert cal.working(x.due.date())
+                    assert x.due > x.accepted
+                    assert x.ended is None or x.accepted <= x.ended
+                    assert cal.working_days_between(x.accepted.date(), x.due.date()) == x.procedure_days
+                else:
+                    assert x.final_status == 3 and x.due is None and x.refused is not None
+                if x.final_status == 10:
+                    assert x.returned and x.ended <= x.returned
+                if x.paid_online:
+                    assert x.fee > 0 and x.fee_paid_at is not None
+                for s in x.supplements:
+                    assert s.requested > x.accepted
+                    if s.received:
+                        assert s.received > s.requested and s.due_after >= s.due_before
+                        waited = cal.working_days_between(s.requested.date(), s.received.date())
+                        assert cal.working_days_between(s.due_before.date(), s.due_after.date()) == waited
+                if x.channel_reported is None:
+                    assert x.channel == 1
+    assert n > 1000
+    assert {3, 7, 8, 9, 10} <= statuses
+
+
+def test_mix_is_plausible(sim):
+    ds = [x for code in AGENCIES for x in sim.dossiers(code, date(2025, 1, 6))]
+    online = sum(x.channel == 2 for x in ds) / len(ds)
+    assert 0.3 < online < 0.8
+    done = [x for x in ds if x.completed]
+    on_time = sum(bool(x.on_time) for x in done) / len(done)
+    assert 0.75 < on_time < 0.97
+    assert any(len(x.supplements) == 2 for x in ds)
+    weekend = sum(len(sim.dossiers(c, date(2025, 1, 4))) for c in AGENCIES)
+    assert weekend < 0.5 * len(ds)
+
+
+def test_truth_counts_cli(capsys):
+    from simulator.cli import main
+    main(["truth", "--seed", "42", "--scale", "0.01", "--agency", "000.00.00.H24", "--day", "2025-01-06"])
+    import json
+    out = json.loads(capsys.readouterr().out)
+    sim = Simulation(seed=42, scale=0.01)
+    assert out[0]["received"] == len(sim.dossiers("000.00.00.H24", date(2025, 1, 6)))
