@@ -61,8 +61,8 @@ def run_days(
             )
             report.partitions += 1
             blocked = any(
-                e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.evaluation.passed
-                and e.event_specific_data.evaluation.severity == dg.AssetCheckSeverity.ERROR
+                e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+                and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
                 for e in result.all_events
             )
             if not result.success or blocked:
