@@ -103,18 +103,42 @@ def calendar() -> WorkCalendar:
     return WorkCalendar()
 
 
-_DAYSTR: dict[int, str] = {}
+class TimeFormat:
+    """Fast timestamp formatting via per-day and per-second-of-day lookup tables."""
+
+    def __init__(self, day_fmt: str, sep: str, hms_fmt: str):
+        self.day_fmt, self.sep = day_fmt, sep
+        self.days: dict[int, str] = {}
+        self.hms = [hms_fmt.format(h=s // 3600, m=s // 60 % 60, s=s % 60) for s in range(DAY)]
+
+    def __call__(self, ts: int) -> str:
+        di, sec = divmod(ts, DAY)
+        ds = self.days.get(di)
+        if ds is None:
+            ds = self.days[di] = day_of(di).strftime(self.day_fmt) + self.sep
+        return ds + self.hms[sec]
+
+
+_FORMATS: dict[str, TimeFormat] = {}
+
+
+def time_format(kind: str) -> TimeFormat:
+    """"compact" = yyyyMMddHHmmss (v1), "iso" = yyyy-MM-ddTHH:mm:ss (v2)."""
+    f = _FORMATS.get(kind)
+    if f is None:
+        if kind == "compact":
+            f = TimeFormat("%Y%m%d", "", "{h:02d}{m:02d}{s:02d}")
+        elif kind == "iso":
+            f = TimeFormat("%Y-%m-%d", "T", "{h:02d}:{m:02d}:{s:02d}")
+        else:
+            raise ValueError(kind)
+        _FORMATS[kind] = f
+    return f
 
 
 def fmt_compact(ts: int) -> str:
     """yyyyMMddHHmmss (variant v1)."""
-    di, sec = divmod(int(ts), DAY)
-    ds = _DAYSTR.get(di)
-    if ds is None:
-        ds = _DAYSTR[di] = day_of(di).strftime("%Y%m%d")
-    h, rem = divmod(sec, 3600)
-    m, s = divmod(rem, 60)
-    return f"{ds}{h:02d}{m:02d}{s:02d}"
+    return time_format("compact")(int(ts))
 
 
 def parse_compact(text: str) -> datetime:

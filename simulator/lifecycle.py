@@ -16,7 +16,7 @@ from datetime import date, datetime
 import numpy as np
 
 from .calendar import DAY, OFFICE_MINUTES as W, OFFICE_START, calendar, day_index, from_ts
-from .catalogue import Procedure, offered
+from .catalogue import Procedure, catalogue
 from .registry import Agency
 from .volumes import expected_counts
 
@@ -41,10 +41,10 @@ class DaySkeleton:
     """All dossiers submitted to one agency on one day (row i has sequence number i + 1)."""
     agency: Agency
     day: int                       # day index (calendar.day_index)
-    procedures: list[Procedure]    # the catalogue in force that day (proc indexes into it)
+    procedures: tuple[Procedure, ...]  # the agency's whole catalogue (proc indexes into it)
     channel: np.ndarray            # int8 1 counter, 2 online, 3 post
     channel_null: np.ndarray       # bool: counter dossier whose channel field is left empty
-    proc: np.ndarray               # int32 index into procedures
+    proc: np.ndarray               # int32 index into procedures (in force on the day)
     ltype: np.ndarray              # int8 1 citizen, 2 business, 3 household business
     ev_ts: np.ndarray              # int64 (n, K) event times, -1 when absent
     ev_st: np.ndarray              # int8 (n, K) status of each event column
@@ -75,13 +75,14 @@ def generate_day(seed: int, scale: float, agency: Agency, d: date) -> DaySkeleto
     cal = calendar()
     di = day_index(d)
     rng = np.random.default_rng(stream_seed(seed, "day", agency.code, d.toordinal()))
-    procs = offered(seed, agency, d)
-    levels = np.array([p.level(d) != "KHONG" for p in procs], dtype=bool)
-    pop = np.array([p.popularity for p in procs], dtype=float)
+    procs = catalogue(seed, agency)
+    in_force = np.array([p.valid_from <= d for p in procs], dtype=bool)
+    online_ok = in_force & np.array([p.level(d) != "KHONG" for p in procs], dtype=bool)
+    pop = np.where(in_force, np.array([p.popularity for p in procs], dtype=float), 0.0)
     mu_off, mu_on = expected_counts(agency, d, scale)
-    if not procs:
+    if not in_force.any():
         mu_off = mu_on = 0.0
-    if not levels.any():                       # nothing offered online yet: all at the counter
+    if not online_ok.any():                    # nothing offered online yet: all at the counter
         mu_off, mu_on = (mu_off + mu_on if cal.is_work[di] else 0.0), 0.0
     n_off = int(rng.poisson(mu_off)) if mu_off > 0 else 0
     n_on = int(rng.poisson(mu_on)) if mu_on > 0 else 0
@@ -96,7 +97,7 @@ def generate_day(seed: int, scale: float, agency: Agency, d: date) -> DaySkeleto
     if n_off:
         proc[:n_off] = rng.choice(len(procs), size=n_off, p=pop / pop.sum())
     if n_on:
-        on_idx = np.flatnonzero(levels)
+        on_idx = np.flatnonzero(online_ok)
         p_on = pop[on_idx] / pop[on_idx].sum()
         proc[n_off:] = on_idx[rng.choice(len(on_idx), size=n_on, p=p_on)]
     ltype = rng.choice(np.array([1, 2, 3], dtype=np.int8), size=n, p=[0.8, 0.12, 0.08])

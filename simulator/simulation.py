@@ -23,7 +23,8 @@ from .calendar import DAY, day_index, day_of, from_ts, to_ts
 from .lifecycle import (C_ACCEPT, C_END, C_RETURN, C_S1RCV, C_S1REQ, C_S2RCV, C_S2REQ, HORIZON_DAYS,
                         DaySkeleton, Dossier, Supplement, generate_day, _dt)
 from .registry import Agency, all_agencies, wards_of
-from .render import RECEPTION_UNIT, applicant_of, dossier_code, processing_unit, render_version
+from .people import compose
+from .render import RECEPTION_UNIT, Renderer, Rows, rows_of, seq_width
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_PAGE_SIZE = 5000
@@ -61,11 +62,9 @@ class LRU:
 
 @dataclass
 class WindowIndex:
-    """The versions in one window, sorted: key, receive day and row of each."""
+    """The versions in one window, sorted by (NgayCapNhat, MaHoSo), ready to render."""
     keys: np.ndarray
-    days: np.ndarray
-    rows: np.ndarray
-    at: np.ndarray        # version time (NgayCapNhat)
+    rows: Rows
 
     @property
     def total(self) -> int:
@@ -87,7 +86,8 @@ class Simulation:
 
     def __init__(self, seed: int = 42, scale: float = 0.01, faults: str = "none",
                  now: datetime | None = None, agencies: list[str] | None = None,
-                 off: dict[str, date] | None = None, cache_bytes: int = 512 * 2**20):
+                 off: dict[str, date] | None = None, cache_bytes: int = 512 * 2**20,
+                 window_cache_bytes: int = 256 * 2**20):
         self.seed = int(seed)
         self.scale = float(scale)
         self.faults = faults
@@ -102,8 +102,9 @@ class Simulation:
         self._by_code = {a.code: a for a in every}
         self.off = dict(off or {})
         self._days = LRU(cache_bytes, cost=lambda sk: sk.nbytes() + 2000)
-        self._windows = LRU(64 * 2**20, cost=lambda w: w.keys.nbytes * 4 + 1000)
+        self._windows = LRU(window_cache_bytes, cost=lambda w: w.rows.nbytes() + w.keys.nbytes + 1000)
         self._wards: dict[str, list[str]] = {}
+        self._renderers: dict[tuple[str, str], Renderer] = {}
 
     # ---------------------------------------------------------------- clock & registry ---
     @property
@@ -158,12 +159,22 @@ class Simulation:
     def dossiers(self, code: str, received_day: date) -> list[Dossier]:
         """Every dossier submitted on that day, as full lifecycle objects (no faults)."""
         sk = self.day(code, received_day)
-        return [self._dossier(sk, i) for i in range(sk.n)]
+        rows = rows_of(self.seed, sk, np.arange(sk.n), np.zeros(sk.n, np.int64))
+        who = rows.who.tolist()
+        return [self._dossier(sk, i, who[i]) for i in range(sk.n)]
 
-    def _dossier(self, sk: DaySkeleton, i: int) -> Dossier:
+    def renderer(self, code: str, time_kind: str = "compact") -> Renderer:
+        r = self._renderers.get((code, time_kind))
+        if r is None:
+            ag = self.agency(code)
+            r = self._renderers[(code, time_kind)] = Renderer(ag, catalogue.catalogue(self.seed, ag), self.wards(ag), time_kind)
+        return r
+
+    def _dossier(self, sk: DaySkeleton, i: int, who: list[int] | None = None) -> Dossier:
         ev, st = sk.ev_ts[i], sk.ev_st[i]
         proc = sk.procedures[int(sk.proc[i])]
-        unit = processing_unit(sk, i)
+        rd = self.renderer(sk.agency.code)
+        unit = rd.units[int(sk.proc[i])]
         events = [(int(st[c]), from_ts(ev[c]), RECEPTION_UNIT if int(st[c]) in (1, 2, 3, 10) else unit)
                   for c in range(ev.shape[0]) if ev[c] >= 0]
         final = events[-1][0]
@@ -176,7 +187,7 @@ class Simulation:
             before = int(sk.due_new[i, j]) if sk.due_new[i, j] >= 0 else before
         eff = _dt(before) if not refused else None
         return Dossier(
-            code=dossier_code(sk, i), agency=sk.agency.code, received_day=day_of(sk.day), seq=i + 1,
+            code=self.renderer(sk.agency.code).code(sk.day, i, seq_width(sk.n)), agency=sk.agency.code, received_day=day_of(sk.day), seq=i + 1,
             procedure=proc.code, procedure_days=proc.days, channel=int(sk.channel[i]),
             channel_reported=None if sk.channel_null[i] else int(sk.channel[i]),
             applicant_type=int(sk.ltype[i]), submitted=from_ts(ev[0]),
@@ -187,7 +198,7 @@ class Simulation:
             returned=_dt(ev[C_RETURN]), final_status=final, fee=int(sk.fee[i]),
             fee_paid_at=_dt(sk.paid_ts[i]), paid_online=int(sk.pay_method[i]),
             electronic_result=bool(sk.eresult[i]), supplements=sups, events=events,
-            applicant=applicant_of(self.seed, sk, i, self.wards(sk.agency)))
+            applicant=compose(who, rd.province, rd.wards, rd.home))
 
     # ---------------------------------------------------------------------- windows ----
     def effective_end(self, code: str, updated_to: datetime) -> datetime:
@@ -220,40 +231,36 @@ class Simulation:
                     inside = (ev >= f) & (ev < t)
                     hit = inside.any(axis=1)
                     if hit.any():
-                        rows = np.flatnonzero(hit)
-                        at = np.where(inside[rows], ev[rows], -1).max(axis=1)
-                        parts.append((np.full(rows.shape, sk.day, np.int64), rows.astype(np.int64), at))
+                        idx = np.flatnonzero(hit)
+                        at = np.where(inside[idx], ev[idx], -1).max(axis=1)
+                        parts.append(rows_of(self.seed, sk, idx, at))
                 d += timedelta(days=1)
-        if parts:
-            days = np.concatenate([p[0] for p in parts])
-            rows = np.concatenate([p[1] for p in parts])
-            at = np.concatenate([p[2] for p in parts])
-        else:
-            days = rows = at = np.zeros(0, np.int64)
-        keys = (at << _TS_SHIFT) | (days << _DAY_SHIFT) | rows
+        rows = Rows.concat(parts) if parts else Rows.empty()
+        keys = (rows.at << _TS_SHIFT) | (rows.day << _DAY_SHIFT) | rows.row
         order = np.argsort(keys, kind="stable")
-        w = WindowIndex(keys[order], days[order], rows[order], at[order])
+        w = WindowIndex(keys[order], rows.take(order))
         self._windows.put(key, w)
         return w
 
-    def render(self, code: str, day: int, row: int, at: int) -> dict:
-        sk = self.day(code, day_of(day))
-        return render_version(self.seed, sk, row, at, self.wards(sk.agency))
-
     def window(self, code: str, updated_from: datetime, updated_to: datetime) -> list[dict]:
-        """All items the API returns for the window, in order, as clean v1 dicts."""
+        """All items the API returns for the window, in order, as clean v1 dicts (no faults)."""
         w = self.window_index(code, updated_from, updated_to)
-        return [self.render(code, int(d), int(r), int(a)) for d, r, a in zip(w.days, w.rows, w.at)]
+        return self.renderer(code).render(w.rows)
 
     def window_total(self, code: str, updated_from: datetime, updated_to: datetime) -> int:
         return self.window_index(code, updated_from, updated_to).total
 
-    def version(self, dossier_code_: str, at: datetime) -> dict | None:
-        """The v1 item of a dossier as of time `at` (None if not yet submitted)."""
-        code, yymmdd, seq = dossier_code_.rsplit("-", 2)
-        d = datetime.strptime(yymmdd, "%y%m%d").date()
-        sk = self.day(code, d)
-        return render_version(self.seed, sk, int(seq) - 1, to_ts(at), self.wards(sk.agency))
+    def version(self, dossier_code: str, at: datetime) -> dict | None:
+        """The clean v1 item of a dossier as of time `at` (None if not yet submitted)."""
+        code, yymmdd, seq = dossier_code.rsplit("-", 2)
+        sk = self.day(code, datetime.strptime(yymmdd, "%y%m%d").date())
+        i = int(seq) - 1
+        ev = sk.ev_ts[i]
+        t = to_ts(at)
+        present = ev[(ev >= 0) & (ev <= t)]
+        if present.size == 0:
+            return None
+        return self.renderer(code).render(rows_of(self.seed, sk, np.array([i]), np.array([present.max()])))[0]
 
     # ------------------------------------------------------------------- pagination ----
     def page_token(self, code: str, f: datetime, t: datetime, key: int) -> str:
@@ -288,7 +295,7 @@ class Simulation:
             after = self.parse_page_token(page_token, code, updated_from, updated_to)
             start = int(np.searchsorted(w.keys, after, side="right"))
         stop = min(start + page_size, w.total)
-        items = [self.render(code, int(w.days[i]), int(w.rows[i]), int(w.at[i])) for i in range(start, stop)]
+        items = self.renderer(code).render(w.rows, start, stop)
         nxt = self.page_token(code, updated_from, updated_to, int(w.keys[stop - 1])) if stop < w.total else None
         return items, w.total, nxt
 
