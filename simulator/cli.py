@@ -21,7 +21,9 @@ def _off(values: list[str]) -> dict[str, date]:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--scale", type=float, default=0.01)
-    p.add_argument("--faults", default="none", choices=["none", "flaky", "dirty", "drift"])
+    p.add_argument("--faults", default="none", help="none | flaky | dirty | drift, or several joined by commas")
+    p.add_argument("--variants", default="mixed", help="mixed (per agency, default) or v1|v2|v3|v4 for all")
+    p.add_argument("--drift-from", type=date.fromisoformat, default=None, help="drift start date (default: 2 days before now)")
     p.add_argument("--now", type=datetime.fromisoformat, default=None,
                    help="fixed clock, local time (e.g. 2025-01-08T00:00:00); default: wall clock")
     p.add_argument("--agencies", default=None, help="comma-separated agency codes to simulate (default all)")
@@ -32,7 +34,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def _sim(a):
     from .simulation import Simulation
     agencies = a.agencies.split(",") if a.agencies else None
-    return Simulation(seed=a.seed, scale=a.scale, faults=a.faults, now=a.now, agencies=agencies, off=_off(a.off))
+    return Simulation(seed=a.seed, scale=a.scale, faults=a.faults, now=a.now, agencies=agencies, off=_off(a.off),
+                      variants=a.variants, drift_from=a.drift_from)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,15 +6,16 @@ mangled (payload variant, injected faults) from variants.py / faults.py.
 """
 from __future__ import annotations
 
-import json
+import socket
 import sys
 import threading
-from datetime import date, datetime
+import time
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .calendar import parse_compact
-from .simulation import DEFAULT_PAGE_SIZE, BadRequest, Simulation
+from . import api
+from .simulation import BadRequest, Simulation
 
 API = "/api/v1/agencies"
 
@@ -38,94 +39,87 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write("sim: " + fmt % args + "\n")
 
     # ----------------------------------------------------------------- responses ---
-    def send_body(self, status: int, body: bytes, ctype: str = "application/json; charset=utf-8",
-                  headers: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
+    def send(self, r: api.Response) -> None:
+        if r.drop:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        self.send_response(r.status)
+        self.send_header("Content-Type", r.content_type)
+        self.send_header("Content-Length", str(len(r.body)))
+        for k, v in r.headers.items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
-
-    def send_json(self, status: int, obj, headers: dict | None = None) -> None:
-        self.send_body(status, dumps(obj), headers=headers)
-
-    def error(self, status: int, message: str, headers: dict | None = None) -> None:
-        self.send_json(status, {"error": message}, headers=headers)
+        self.wfile.write(r.body)
 
     # -------------------------------------------------------------------- routing ---
     def do_GET(self):  # noqa: N802
         try:
-            self.route()
+            self.send(self.route())
         except BadRequest as e:
-            self.error(400, str(e))
+            self.send(api.error(400, str(e)))
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception as e:  # pragma: no cover - a bug: say so rather than hang the client
-            self.error(500, f"internal error: {type(e).__name__}: {e}")
+            self.send(api.error(500, f"internal error: {type(e).__name__}: {e}"))
 
-    def route(self):
+    def route(self) -> api.Response:
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         q = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         sim = self.server.sim
         if path == "/health":
-            return self.send_json(200, {"status": "ok"})
+            return api.Response(200, api.dumps({"status": "ok"}))
         if path == API:
+            fault = self.transport(None, None)
+            if fault is not None:
+                return fault
             items = sim.agencies()
-            return self.send_json(200, {"items": items, "total": len(items)})
+            return api.Response(200, api.dumps({"items": items, "total": len(items)}))
         if not path.startswith(API + "/"):
-            return self.error(404, "not found")
+            return api.error(404, "not found")
         parts = path[len(API) + 1:].split("/")
         if len(parts) != 2 or parts[1] not in ("procedures", "dossiers"):
-            return self.error(404, "not found")
+            return api.error(404, "not found")
         code = unquote(parts[0])
         if not sim.has_agency(code):
-            return self.error(404, f"unknown agency {code}")
-        auth = self.headers.get("Authorization", "")
-        if auth != f"Bearer {sim.token(code)}":
-            return self.error(401, "missing or invalid bearer token",
-                              headers={"WWW-Authenticate": 'Bearer realm="sim"'})
+            return api.error(404, f"unknown agency {code}")
+        if self.headers.get("Authorization", "") != f"Bearer {sim.token(code)}":
+            return api.error(401, "missing or invalid bearer token", {"WWW-Authenticate": 'Bearer realm="sim"'})
         if parts[1] == "procedures":
-            return self.procedures(code, q)
-        return self.dossiers(code, q)
+            try:
+                as_of = date.fromisoformat(q["as_of"]) if q.get("as_of") else sim.now.date()
+            except ValueError:
+                raise BadRequest("as_of must be YYYY-MM-DD") from None
+            fault = self.transport(code, as_of.isoformat())
+            if fault is not None:
+                return fault
+            items = sim.procedures(code, as_of)
+            return api.Response(200, api.dumps({"MaDonVi": code, "as_of": as_of.isoformat(),
+                                                "total": len(items), "items": items}))
+        api.window_params(q)   # 400 before any simulated failure
+        day = f"{q['updated_from'][:4]}-{q['updated_from'][4:6]}-{q['updated_from'][6:8]}"
+        attempt = self.server.sim.attempts.next(self.path) if sim.fault_profile else 1
+        fault = api.transport_fault(sim, self.path, attempt, code, day)
+        if fault is not None and not fault.delay:
+            return fault
+        if fault is not None:
+            time.sleep(fault.delay)
+        return api.dossiers(sim, code, q, self.path, attempt)
 
-    def procedures(self, code: str, q: dict):
+    def transport(self, code: str | None, day: str | None) -> api.Response | None:
         sim = self.server.sim
-        try:
-            as_of = date.fromisoformat(q["as_of"]) if q.get("as_of") else sim.now.date()
-        except ValueError:
-            raise BadRequest("as_of must be YYYY-MM-DD") from None
-        items = sim.procedures(code, as_of)
-        self.send_json(200, {"MaDonVi": code, "as_of": as_of.isoformat(), "total": len(items), "items": items})
-
-    def dossiers(self, code: str, q: dict):
-        sim = self.server.sim
-        f, t = _window(q)
-        try:
-            size = int(q.get("page_size") or DEFAULT_PAGE_SIZE)
-        except ValueError:
-            raise BadRequest("page_size must be an integer") from None
-        items, total, nxt = sim.page(code, f, t, size, q.get("page_token") or None)
-        self.send_json(200, {"MaDonVi": code, "total": total, "items": items, "next_page_token": nxt})
-
-
-def _window(q: dict) -> tuple[datetime, datetime]:
-    for k in ("updated_from", "updated_to"):
-        if not q.get(k):
-            raise BadRequest(f"{k} is required (yyyyMMddHHmmss)")
-    try:
-        f, t = parse_compact(q["updated_from"]), parse_compact(q["updated_to"])
-    except ValueError as e:
-        raise BadRequest(str(e)) from None
-    if t < f:
-        raise BadRequest("updated_to is before updated_from")
-    return f, t
-
-
-def dumps(obj) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if "flaky" not in sim.fault_profile:
+            return None
+        attempt = sim.attempts.next(self.path)
+        fault = api.transport_fault(sim, self.path, attempt, code, day)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+            return None
+        return fault
 
 
 def start_server(sim: Simulation, host: str = "127.0.0.1", port: int = 0, quiet: bool = True):

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from . import catalogue
+from . import faults as F
+from . import variants as V
 from .calendar import DAY, day_index, day_of, from_ts, to_ts
 from .lifecycle import (C_ACCEPT, C_END, C_RETURN, C_S1RCV, C_S1REQ, C_S2RCV, C_S2REQ, HORIZON_DAYS,
                         DaySkeleton, Dossier, Supplement, generate_day, _dt)
@@ -86,11 +88,17 @@ class Simulation:
 
     def __init__(self, seed: int = 42, scale: float = 0.01, faults: str = "none",
                  now: datetime | None = None, agencies: list[str] | None = None,
-                 off: dict[str, date] | None = None, cache_bytes: int = 512 * 2**20,
+                 off: dict[str, date] | None = None, variants: str | dict | None = "mixed",
+                 drift_from: date | None = None, slow_seconds: float = F.SLOW_SECONDS,
+                 cache_bytes: int = 512 * 2**20,
                  window_cache_bytes: int = 256 * 2**20):
         self.seed = int(seed)
         self.scale = float(scale)
-        self.faults = faults
+        self.faults = faults or "none"
+        self.fault_profile = F.parse_profile(self.faults)
+        self.fault_log = F.FaultLog()
+        self.attempts = F.Attempts()
+        self.slow_seconds = float(slow_seconds)
         self._now = now
         every = all_agencies()
         if agencies is not None:
@@ -101,6 +109,23 @@ class Simulation:
         self._agencies = every
         self._by_code = {a.code: a for a in every}
         self.off = dict(off or {})
+        # payload variants: "mixed" (deterministic per seed), one variant for all, or a dict
+        mixed = V.assign(self.seed, all_agencies())
+        if variants in (None, "mixed"):
+            self._variants = mixed
+        elif isinstance(variants, str):
+            if variants not in V.VARIANTS:
+                raise ValueError(f"unknown variant {variants!r}")
+            self._variants = {a.code: variants for a in all_agencies()}
+        else:
+            self._variants = {**mixed, **variants}
+        # drift: about half the agencies change their schema from drift_from (default: 2 days
+        # before the clock at start-up)
+        self._drift: dict[str, date] = {}
+        if "drift" in self.fault_profile:
+            start = drift_from or (self.now - timedelta(days=2)).date()
+            for c in F.drift_agencies(self.seed, [a.code for a in every]):
+                self._drift[c] = start
         self._days = LRU(cache_bytes, cost=lambda sk: sk.nbytes() + 2000)
         self._windows = LRU(window_cache_bytes, cost=lambda w: w.rows.nbytes() + w.keys.nbytes + 1000)
         self._wards: dict[str, list[str]] = {}
@@ -282,22 +307,68 @@ class Simulation:
             raise BadRequest("page_token does not belong to this agency and window")
         return int(key)
 
-    def page(self, code: str, updated_from: datetime, updated_to: datetime,
-             page_size: int = DEFAULT_PAGE_SIZE, page_token: str | None = None) -> tuple[list[dict], int, str | None]:
-        """One page of the window: (clean v1 items, total for the window, next page token)."""
+    def page_bounds(self, code: str, updated_from: datetime, updated_to: datetime, page_size: int,
+                    page_token: str | None) -> tuple[WindowIndex, int, int, str | None]:
+        """Validate paging and locate the page: (window, start, stop, next token)."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise BadRequest(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         if updated_to < updated_from:
             raise BadRequest("updated_to is before updated_from")
-        w = self.window_index(code, updated_from, updated_to)
         start = 0
         if page_token:
             after = self.parse_page_token(page_token, code, updated_from, updated_to)
+        w = self.window_index(code, updated_from, updated_to)
+        if page_token:
             start = int(np.searchsorted(w.keys, after, side="right"))
         stop = min(start + page_size, w.total)
-        items = self.renderer(code).render(w.rows, start, stop)
         nxt = self.page_token(code, updated_from, updated_to, int(w.keys[stop - 1])) if stop < w.total else None
-        return items, w.total, nxt
+        return w, start, stop, nxt
+
+    def page(self, code: str, updated_from: datetime, updated_to: datetime,
+             page_size: int = DEFAULT_PAGE_SIZE, page_token: str | None = None) -> tuple[list[dict], int, str | None]:
+        """One clean v1 page of the window: (items, total for the window, next page token)."""
+        w, start, stop, nxt = self.page_bounds(code, updated_from, updated_to, page_size, page_token)
+        return self.renderer(code).render(w.rows, start, stop), w.total, nxt
+
+    # ------------------------------------------------------------- variants & faults ----
+    def variant(self, code: str) -> str:
+        """The payload variant the agency serves: "v1" | "v2" | "v3" | "v4" (CSV)."""
+        self.agency(code)
+        return self._variants[code]
+
+    def drift(self, code: str) -> date | None:
+        """The date from which the agency's payload drifts (profile "drift"), else None."""
+        return self._drift.get(code)
+
+    def drift_ts(self, code: str) -> int:
+        return to_ts(datetime.combine(self._drift[code], datetime.min.time()))
+
+    @staticmethod
+    def version_day(stamp: str) -> str:
+        """ISO day of a v1 or v2 timestamp."""
+        digits = stamp.replace("-", "")
+        return f"{digits[:4]}-{digits[4:6]}-{digits[6:8]}"
+
+    def injected_faults(self, code: str | None = None, day: date | None = None) -> list[dict]:
+        """Every fault the server has injected so far (optionally for one agency / day).
+
+        Records: {agency, day, kind, dossier, page, detail}. Record-level faults (bad_date,
+        bad_status, negative_fee) are dated by the version's NgayCapNhat, page-level ones
+        (duplicate, truncated_page, http_*, slow, drop) by the window's updated_from.
+        """
+        return [f.as_dict() for f in self.fault_log.select(code, day)]
+
+    def record_faults(self, code: str, updated_from: datetime, updated_to: datetime) -> list[dict]:
+        """The record-level faults profile "dirty" puts into this window (no HTTP needed)."""
+        out = []
+        for it in self.window(code, updated_from, updated_to):
+            kind = F.record_fault(self.seed, code, it["MaHoSo"], it["NgayCapNhat"])
+            if kind == "negative_fee" and not it["DanhSachLePhi"]:
+                kind = None
+            if kind:
+                out.append({"agency": code, "day": self.version_day(it["NgayCapNhat"]), "kind": kind,
+                            "dossier": it["MaHoSo"]})
+        return out
 
     # ------------------------------------------------------------------------ truth ----
     def counts(self, code: str, received_day: date) -> dict:

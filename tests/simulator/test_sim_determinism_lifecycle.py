@@ -13,33 +13,34 @@ AGENCIES = ["000.00.00.G12", "000.00.00.G01", "000.00.00.G15", "000.00.00.H24", 
 DAYS = [date(2024, 12, 30), date(2025, 1, 2), date(2025, 1, 4), date(2025, 1, 6)]
 
 
-def _bytes(sim, code):
+def _bytes(sim, code, client):
+    """Every byte of every attempt a retrying client sees, faults included."""
     server, url = start_server(sim)
     try:
-        h = {"Authorization": f"Bearer {sim.token(code)}"}
-        out = [requests.get(url + "/api/v1/agencies", timeout=30).content]
-        out.append(requests.get(f"{url}/api/v1/agencies/{code}/procedures", params={"as_of": "2024-05-01"}, headers=h, timeout=30).content)
-        tok = None
-        while True:
-            p = {"updated_from": "20250102000000", "updated_to": "20250107000000", "page_size": 50}
-            if tok:
-                p["page_token"] = tok
-            r = requests.get(f"{url}/api/v1/agencies/{code}/dossiers", params=p, headers=h, timeout=30)
-            out.append(r.content)
-            tok = r.json()["next_page_token"]
-            if not tok:
-                return out
+        out = [a for a in client.get(url, "/api/v1/agencies")[1]]
+        out += client.get(url, f"/api/v1/agencies/{code}/procedures", sim.token(code), as_of="2024-05-01")[1]
+        for code_, f, size in ((code, "20250102000000", 50), ("000.00.00.G12", "20250106120000", 500)):
+            for _, attempts in client.window(url, code_, sim.token(code_), f, "20250107000000", size):
+                out += attempts
+        return out
     finally:
         server.shutdown()
         server.server_close()
 
 
-def test_same_seed_same_bytes():
-    a = _bytes(Simulation(seed=7, scale=0.01, now=NOW, agencies=AGENCIES), "000.00.00.H24")
-    b = _bytes(Simulation(seed=7, scale=0.01, now=NOW, agencies=AGENCIES), "000.00.00.H24")
-    assert a == b and len(a) > 3
-    c = _bytes(Simulation(seed=8, scale=0.01, now=NOW, agencies=AGENCIES), "000.00.00.H24")
-    assert c[2:] != a[2:]
+def _sim(seed):
+    return Simulation(seed=seed, scale=0.01, now=NOW, agencies=AGENCIES, faults="flaky,dirty,drift",
+                      slow_seconds=0.05)
+
+
+def test_same_seed_same_bytes(client):
+    a_sim, b_sim = _sim(7), _sim(7)
+    a = _bytes(a_sim, "000.00.00.H24", client)
+    b = _bytes(b_sim, "000.00.00.H24", client)
+    assert a == b and len(a) > 10
+    assert a_sim.injected_faults() == b_sim.injected_faults() != []
+    c = _bytes(_sim(8), "000.00.00.H24", client)
+    assert c != a
 
 
 def test_tokens_deterministic(sim):

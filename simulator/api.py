@@ -1,0 +1,152 @@
+"""What the API sends for a request: the page, in the agency's variant, with faults applied.
+
+The HTTP layer (server.py) only parses and writes; this module decides the response so the
+same logic can be exercised without sockets. Faults recorded here are exactly those served.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import faults as F
+from .calendar import from_ts, parse_compact
+from .simulation import DEFAULT_PAGE_SIZE, BadRequest, Simulation
+from .variants import time_kind, to_csv, transform
+
+import json
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict = field(default_factory=dict)
+    drop: bool = False            # close the connection without answering
+    delay: float = 0.0            # sleep before answering
+
+
+def dumps(obj) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def error(status: int, message: str, headers: dict | None = None) -> Response:
+    return Response(status, dumps({"error": message}), headers=headers or {})
+
+
+def window_params(q: dict) -> tuple[datetime, datetime, int]:
+    for k in ("updated_from", "updated_to"):
+        if not q.get(k):
+            raise BadRequest(f"{k} is required (yyyyMMddHHmmss)")
+    try:
+        f, t = parse_compact(q["updated_from"]), parse_compact(q["updated_to"])
+    except ValueError as e:
+        raise BadRequest(str(e)) from None
+    if t < f:
+        raise BadRequest("updated_to is before updated_from")
+    try:
+        size = int(q.get("page_size") or DEFAULT_PAGE_SIZE)
+    except ValueError:
+        raise BadRequest("page_size must be an integer") from None
+    return f, t, size
+
+
+def transport_fault(sim: Simulation, url: str, attempt: int, agency: str | None, day: str | None) -> Response | None:
+    """flaky: the response for this attempt if it is to fail (or be slow), else None."""
+    if "flaky" not in sim.fault_profile:
+        return None
+    fails = F.flaky_failures(sim.seed, url)
+    if attempt > fails:
+        return None
+    kind = F.flaky_kind(sim.seed, url, attempt)
+    sim.fault_log.add(F.Fault(agency, day, kind, None, url, f"attempt {attempt}"), attempt)
+    if kind == "drop":
+        return Response(drop=True)
+    if kind == "slow":
+        return Response(delay=sim.slow_seconds)   # then served normally
+    if kind == "http_429":
+        return error(429, "too many requests", {"Retry-After": F.RETRY_AFTER})
+    return error(int(kind[5:]), "simulated upstream failure")
+
+
+def _dirty_item(sim: Simulation, code: str, it: dict) -> None:
+    kind = F.record_fault(sim.seed, code, it["MaHoSo"], it["NgayCapNhat"])
+    if kind is None:
+        return
+    day = sim.version_day(it["NgayCapNhat"])
+    if kind == "bad_date":
+        options = [k for k in F.DIRTY_DATE_FIELDS if it.get(k)]
+        fld = options[int(F.unit(sim.seed, "which", it["MaHoSo"]) * len(options))]
+        old = it[fld]
+        it[fld] = F.impossible(old, sim.seed, it["MaHoSo"])
+        detail = f"{fld}: {old} -> {it[fld]}"
+    elif kind == "bad_status":
+        old = it["TrangThaiHoSo"]
+        it["TrangThaiHoSo"] = 0 if F.unit(sim.seed, "st", it["MaHoSo"]) < 0.5 else 11
+        detail = f"TrangThaiHoSo: {old} -> {it['TrangThaiHoSo']}"
+    else:
+        if not it["DanhSachLePhi"]:
+            return
+        fee = it["DanhSachLePhi"][0]
+        fee["Gia"] = -fee["Gia"]
+        detail = f"DanhSachLePhi[0].Gia: {-fee['Gia']} -> {fee['Gia']}"
+    sim.fault_log.add(F.Fault(code, day, kind, it["MaHoSo"], None, detail))
+
+
+def _drift_item(sim: Simulation, code: str, it: dict) -> dict:
+    out = {}
+    for k, v in it.items():
+        if k == "KenhThucHien":
+            out["KenhNop"] = v
+        else:
+            out[k] = v
+        if k == "DiaChi":
+            out["MaBuuChinh"] = F.postal_code(sim.seed, it["MaHoSo"])
+    day = sim.version_day(it["NgayCapNhat"])
+    sim.fault_log.add(F.Fault(code, day, "field_added", None, None, "MaBuuChinh"))
+    sim.fault_log.add(F.Fault(code, day, "field_renamed", None, None, "KenhThucHien -> KenhNop"))
+    return out
+
+
+def dossiers(sim: Simulation, code: str, q: dict, url: str, attempt: int) -> Response:
+    f, t, size = window_params(q)
+    token = q.get("page_token") or None
+    variant = sim.variant(code)
+    w, start, stop, nxt = sim.page_bounds(code, f, t, size, token)
+    r = sim.renderer(code, time_kind(variant))
+    items = r.render(w.rows, start, stop)
+    ats = w.rows.at[start:stop].tolist()
+    profile = sim.fault_profile
+    if "dirty" in profile and token and start > 0 and \
+            F.duplicate_at_head(sim.seed, code, f"{q['updated_from']}-{q['updated_to']}", int(w.keys[start - 1])):
+        dup = r.render(w.rows, start - 1, start)[0]
+        items.insert(0, dup)
+        ats.insert(0, int(w.rows.at[start - 1]))
+        sim.fault_log.add(F.Fault(code, f.date().isoformat(), "duplicate", dup["MaHoSo"], url,
+                                  "last item of the previous page repeated at the head of this page"))
+    if "dirty" in profile:
+        for it in items:
+            _dirty_item(sim, code, it)
+    drift_from = sim.drift(code)
+    if drift_from is not None:
+        limit = sim.drift_ts(code)
+        items = [_drift_item(sim, code, it) if at >= limit else it for it, at in zip(items, ats)]
+    items = transform(items, variant)
+    if variant == "v4":
+        headers = {"X-Total-Count": str(w.total)}
+        if nxt:
+            headers["X-Next-Page-Token"] = nxt
+        resp = Response(200, to_csv(items), "text/csv; charset=utf-8", headers)
+    else:
+        resp = Response(200, dumps({"MaDonVi": code, "total": w.total, "items": items, "next_page_token": nxt}))
+    if "dirty" in profile and F.truncate_first_attempt(sim.seed, url):
+        fails = F.flaky_failures(sim.seed, url) if "flaky" in profile else 0
+        if attempt == fails + 1 and fails < 2 and len(resp.body) > 20:
+            cut = int(len(resp.body) * (0.4 + 0.5 * F.unit(sim.seed, "cut", url)))
+            sim.fault_log.add(F.Fault(code, f.date().isoformat(), "truncated_page", None, url,
+                                      f"body cut at {cut} of {len(resp.body)} bytes"), attempt)
+            resp.body = resp.body[:cut]
+    return resp
+
+
+__all__ = ["Response", "dossiers", "transport_fault", "error", "dumps", "window_params", "from_ts"]
