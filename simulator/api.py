@@ -11,9 +11,9 @@ from datetime import datetime
 from . import faults as F
 from .calendar import from_ts, parse_compact
 from .simulation import DEFAULT_PAGE_SIZE, BadRequest, Simulation
-from .variants import time_kind, to_csv, transform
+from .variants import field_name, to_csv
 
-import json
+import orjson
 
 
 @dataclass
@@ -27,7 +27,8 @@ class Response:
 
 
 def dumps(obj) -> bytes:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON (orjson: serialising is a large share of serving time)."""
+    return orjson.dumps(obj)
 
 
 def error(status: int, message: str, headers: dict | None = None) -> Response:
@@ -69,40 +70,44 @@ def transport_fault(sim: Simulation, url: str, attempt: int, agency: str | None,
     return error(int(kind[5:]), "simulated upstream failure")
 
 
-def _dirty_item(sim: Simulation, code: str, it: dict) -> None:
-    kind = F.record_fault(sim.seed, code, it["MaHoSo"], it["NgayCapNhat"])
+def _dirty_item(sim: Simulation, code: str, it: dict, n) -> None:
+    """Malform the item if its version is chosen; `n` maps v1 field names to the variant's."""
+    mahoso, updated = it[n("MaHoSo")], it[n("NgayCapNhat")]
+    kind = F.record_fault(sim.seed, code, mahoso, updated)
     if kind is None:
         return
-    day = sim.version_day(it["NgayCapNhat"])
+    day = sim.version_day(updated)
     if kind == "bad_date":
-        options = [k for k in F.DIRTY_DATE_FIELDS if it.get(k)]
-        fld = options[int(F.unit(sim.seed, "which", it["MaHoSo"]) * len(options))]
-        old = it[fld]
-        it[fld] = F.impossible(old, sim.seed, it["MaHoSo"])
-        detail = f"{fld}: {old} -> {it[fld]}"
+        options = [k for k in F.DIRTY_DATE_FIELDS if it.get(n(k))]
+        fld = options[int(F.unit(sim.seed, "which", mahoso) * len(options))]
+        old = it[n(fld)]
+        it[n(fld)] = F.impossible(old, sim.seed, mahoso)
+        detail = f"{fld}: {old} -> {it[n(fld)]}"
     elif kind == "bad_status":
-        old = it["TrangThaiHoSo"]
-        it["TrangThaiHoSo"] = 0 if F.unit(sim.seed, "st", it["MaHoSo"]) < 0.5 else 11
-        detail = f"TrangThaiHoSo: {old} -> {it['TrangThaiHoSo']}"
+        old = it[n("TrangThaiHoSo")]
+        it[n("TrangThaiHoSo")] = 0 if F.unit(sim.seed, "st", mahoso) < 0.5 else 11
+        detail = f"TrangThaiHoSo: {old} -> {it[n('TrangThaiHoSo')]}"
     else:
-        if not it["DanhSachLePhi"]:
+        if not it[n("DanhSachLePhi")]:
             return
-        fee = it["DanhSachLePhi"][0]
-        fee["Gia"] = -fee["Gia"]
-        detail = f"DanhSachLePhi[0].Gia: {-fee['Gia']} -> {fee['Gia']}"
-    sim.fault_log.add(F.Fault(code, day, kind, it["MaHoSo"], None, detail))
+        fee = it[n("DanhSachLePhi")][0]
+        fee[n("Gia")] = -fee[n("Gia")]
+        detail = f"DanhSachLePhi[0].Gia: {-fee[n('Gia')]} -> {fee[n('Gia')]}"
+    sim.fault_log.add(F.Fault(code, day, kind, mahoso, None, detail))
 
 
-def _drift_item(sim: Simulation, code: str, it: dict) -> dict:
+def _drift_item(sim: Simulation, code: str, it: dict, n) -> dict:
+    """From the drift date: KenhThucHien renamed KenhNop, MaBuuChinh added after DiaChi."""
     out = {}
+    ch, addr = n("KenhThucHien"), n("DiaChi")
     for k, v in it.items():
-        if k == "KenhThucHien":
-            out["KenhNop"] = v
+        if k == ch:
+            out[n("KenhNop")] = v
         else:
             out[k] = v
-        if k == "DiaChi":
-            out["MaBuuChinh"] = F.postal_code(sim.seed, it["MaHoSo"])
-    day = sim.version_day(it["NgayCapNhat"])
+        if k == addr:
+            out[n("MaBuuChinh")] = F.postal_code(sim.seed, it[n("MaHoSo")])
+    day = sim.version_day(it[n("NgayCapNhat")])
     sim.fault_log.add(F.Fault(code, day, "field_added", None, None, "MaBuuChinh"))
     sim.fault_log.add(F.Fault(code, day, "field_renamed", None, None, "KenhThucHien -> KenhNop"))
     return out
@@ -113,7 +118,10 @@ def dossiers(sim: Simulation, code: str, q: dict, url: str, attempt: int) -> Res
     token = q.get("page_token") or None
     variant = sim.variant(code)
     w, start, stop, nxt = sim.page_bounds(code, f, t, size, token)
-    r = sim.renderer(code, time_kind(variant))
+    r = sim.renderer(code, variant)
+
+    def n(name: str) -> str:
+        return field_name(variant, name)
     items = r.render(w.rows, start, stop)
     ats = w.rows.at[start:stop].tolist()
     profile = sim.fault_profile
@@ -122,16 +130,15 @@ def dossiers(sim: Simulation, code: str, q: dict, url: str, attempt: int) -> Res
         dup = r.render(w.rows, start - 1, start)[0]
         items.insert(0, dup)
         ats.insert(0, int(w.rows.at[start - 1]))
-        sim.fault_log.add(F.Fault(code, f.date().isoformat(), "duplicate", dup["MaHoSo"], url,
+        sim.fault_log.add(F.Fault(code, f.date().isoformat(), "duplicate", dup[n("MaHoSo")], url,
                                   "last item of the previous page repeated at the head of this page"))
     if "dirty" in profile:
         for it in items:
-            _dirty_item(sim, code, it)
+            _dirty_item(sim, code, it, n)
     drift_from = sim.drift(code)
     if drift_from is not None:
         limit = sim.drift_ts(code)
-        items = [_drift_item(sim, code, it) if at >= limit else it for it, at in zip(items, ats)]
-    items = transform(items, variant)
+        items = [_drift_item(sim, code, it, n) if at >= limit else it for it, at in zip(items, ats)]
     if variant == "v4":
         headers = {"X-Total-Count": str(w.total)}
         if nxt:

@@ -136,6 +136,25 @@ def time_format(kind: str) -> TimeFormat:
     return f
 
 
+_EPOCH64 = np.datetime64(LOCAL_EPOCH, "s")
+
+
+def format_array(ts: np.ndarray, kind: str) -> np.ndarray:
+    """Vectorised formatting of many timestamps (negative = absent: the result is junk)."""
+    ts = np.maximum(np.asarray(ts, dtype=np.int64), 0)
+    d64 = _EPOCH64 + ts.astype("timedelta64[s]")
+    if kind == "iso":
+        return np.datetime_as_string(d64, unit="s")
+    day = d64.astype("datetime64[D]")
+    month = d64.astype("datetime64[M]")
+    y = d64.astype("datetime64[Y]").astype(np.int64) + 1970
+    m = month.astype(np.int64) % 12 + 1
+    d = (day - month.astype("datetime64[D]")).astype(np.int64) + 1
+    sec = ts % DAY
+    n = ((y * 100 + m) * 100 + d) * 1_000_000 + (sec // 3600) * 10_000 + (sec // 60 % 60) * 100 + sec % 60
+    return n.astype("U14")
+
+
 def fmt_compact(ts: int) -> str:
     """yyyyMMddHHmmss (variant v1)."""
     return time_format("compact")(int(ts))

@@ -29,13 +29,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--agencies", default=None, help="comma-separated agency codes to simulate (default all)")
     p.add_argument("--off", action="append", default=[], metavar="CODE@YYYY-MM-DD",
                    help="switch an agency off from a date (repeatable)")
+    p.add_argument("--cache-mb", type=int, default=512, help="memory for cached receive days (MB)")
+    p.add_argument("--window-cache-mb", type=int, default=256, help="memory for cached window indexes (MB)")
 
 
 def _sim(a):
     from .simulation import Simulation
     agencies = a.agencies.split(",") if a.agencies else None
     return Simulation(seed=a.seed, scale=a.scale, faults=a.faults, now=a.now, agencies=agencies, off=_off(a.off),
-                      variants=a.variants, drift_from=a.drift_from)
+                      variants=a.variants, drift_from=a.drift_from, cache_bytes=a.cache_mb * 2**20,
+                      window_cache_bytes=a.window_cache_mb * 2**20)
 
 
 def main(argv: list[str] | None = None) -> int:

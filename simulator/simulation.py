@@ -188,11 +188,13 @@ class Simulation:
         who = rows.who.tolist()
         return [self._dossier(sk, i, who[i]) for i in range(sk.n)]
 
-    def renderer(self, code: str, time_kind: str = "compact") -> Renderer:
-        r = self._renderers.get((code, time_kind))
+    def renderer(self, code: str, variant: str = "v1") -> Renderer:
+        """Item renderer for the agency in a payload variant ("v1" = the clean reference)."""
+        r = self._renderers.get((code, variant))
         if r is None:
             ag = self.agency(code)
-            r = self._renderers[(code, time_kind)] = Renderer(ag, catalogue.catalogue(self.seed, ag), self.wards(ag), time_kind)
+            r = Renderer(ag, catalogue.catalogue(self.seed, ag), self.wards(ag), **V.renderer_options(variant))
+            self._renderers[(code, variant)] = r
         return r
 
     def _dossier(self, sk: DaySkeleton, i: int, who: list[int] | None = None) -> Dossier:

@@ -41,37 +41,27 @@ def assign(seed: int, agencies: tuple[Agency, ...]) -> dict[str, str]:
     return out
 
 
+_CAMEL: dict[str, str] = {}
+
+
 def camel(name: str) -> str:
-    return name[0].lower() + name[1:]
-
-
-def _camel_deep(obj):
-    if isinstance(obj, dict):
-        return {camel(k): _camel_deep(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_camel_deep(v) for v in obj]
-    return obj
+    c = _CAMEL.get(name)
+    if c is None:
+        c = _CAMEL[name] = name[0].lower() + name[1:]
+    return c
 
 
 def time_kind(variant: str) -> str:
     return "iso" if variant == "v2" else "compact"
 
 
-def transform(items: list[dict], variant: str) -> list[dict]:
-    """v1 items (rendered with the variant's time format) -> the variant's items."""
-    if variant in ("v1", "v4"):
-        return items
+def renderer_options(variant: str) -> dict:
+    """How the Renderer produces the variant directly (no second pass over the items)."""
     if variant == "v2":
-        for it in items:
-            it["LoaiDoiTuong"] = LTYPE_V2.get(it["LoaiDoiTuong"], it["LoaiDoiTuong"])
-        return items
+        return {"time_kind": "iso", "ltype": LTYPE_V2}
     if variant == "v3":
-        out = []
-        for it in items:
-            it["LoaiDoiTuong"] = LTYPE_V3.get(it["LoaiDoiTuong"], it["LoaiDoiTuong"])
-            out.append(_camel_deep(it))
-        return out
-    raise ValueError(variant)
+        return {"time_kind": "compact", "rename": camel, "ltype": LTYPE_V3}
+    return {"time_kind": "compact"}
 
 
 def field_name(variant: str, v1_name: str) -> str:
