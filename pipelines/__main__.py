@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=DEMO_SEED)
     run.add_argument("--scale", type=float, default=DEMO_SCALE)
     run.add_argument("--faults", default="none")
+    run.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes that ingest agency-days")
     ui = sub.add_parser("ui", help="the Dagster UI and daemon on loopback, wired to a running simulator")
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--seed", type=int, default=DEMO_SEED)
@@ -133,7 +134,7 @@ def run_command(args) -> int:
         print(f"Simulator at {base_url} (seed {args.seed}, scale {args.scale}, faults {args.faults}); "
               f"running {days[0]} … {days[-1]}")
         with dg.DagsterInstance.get() as instance:
-            report = run_days(defs, instance, days)
+            report = run_days(defs, instance, days, workers=args.workers)
     print(summary(report, time.monotonic() - started))
     return 0 if report.kpi_ok and not report.failed else 1
 

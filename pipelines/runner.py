@@ -7,9 +7,11 @@ does not stop the others: it is reported by name, and its KPIs are not published
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import Callable, Iterable
 
 import dagster as dg
 import pyarrow.parquet as pq
@@ -39,35 +41,58 @@ def agencies_valid_on(day: date) -> list[str]:
     return [a["agency_code"] for a in agencies if agency_valid_on(a, day)]
 
 
+def ingest_partitions(
+    defs: dg.Definitions, instance: dg.DagsterInstance, partitions: Iterable[tuple[str, date]]
+) -> list[str]:
+    """One `ingest_job` run per agency-day; returns the agency-days that failed or were blocked."""
+    ingest = defs.resolve_job_def("ingest_job")
+    failed = []
+    for code, day in partitions:
+        result = ingest.execute_in_process(instance=instance, partition_key=agency_day_key(code, day), raise_on_error=False)
+        blocked = any(
+            e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+            and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
+            for e in result.all_events
+        )
+        if not result.success or blocked:
+            failed.append(f"{code} {day}")
+    return failed
+
+
+def _worker_ingest(partitions: list[tuple[str, date]]) -> list[str]:
+    """In a worker process: load the code location once, then run its share of agency-days."""
+    from pipelines.definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        return ingest_partitions(defs, instance, partitions)
+
+
 def run_days(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
     days: list[date],
     *,
     agencies: list[str] | None = None,
+    workers: int = 1,
     progress: Callable[[str], None] = print,
 ) -> RunReport:
+    """Registry, then every agency-day (in `workers` processes on a persistent instance), then the KPIs."""
     report = RunReport(days=days)
     registry = defs.resolve_job_def("registry_job").execute_in_process(instance=instance, raise_on_error=False)
     if not registry.success:
         report.failed.append("agency registry")
         return report
-    ingest = defs.resolve_job_def("ingest_job")
-    for day in days:
-        codes = [c for c in agencies_valid_on(day) if agencies is None or c in agencies]
-        for code in codes:
-            result = ingest.execute_in_process(
-                instance=instance, partition_key=agency_day_key(code, day), raise_on_error=False
-            )
-            report.partitions += 1
-            blocked = any(
-                e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
-                and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
-                for e in result.all_events
-            )
-            if not result.success or blocked:
-                report.failed.append(f"{code} {day}")
-        progress(f"  {day}: {len(codes)} agencies ingested, {len(report.failed)} agency-days failed or blocked so far")
+    partitions = [(code, day) for day in days for code in agencies_valid_on(day) if agencies is None or code in agencies]
+    report.partitions = len(partitions)
+    progress(f"  ingesting {len(partitions)} agency-days in {workers} process(es)")
+    if workers <= 1 or instance.is_ephemeral:
+        report.failed = ingest_partitions(defs, instance, partitions)
+    else:
+        # Interleaved shares keep each worker on every day; spawn: no threads or sockets inherited.
+        shares = [partitions[i::workers] for i in range(workers)]
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            report.failed = [f for failed in pool.map(_worker_ingest, shares) for f in failed]
+    progress(f"  {len(partitions) - len(report.failed)} agency-days validated, {len(report.failed)} failed or blocked")
     kpis = defs.resolve_job_def("kpi_job").execute_in_process(instance=instance, raise_on_error=False)
     report.kpi_ok = kpis.success
     return report

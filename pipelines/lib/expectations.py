@@ -69,7 +69,9 @@ def _safe_sample(values, column: str | None) -> list:
     return [str(v) for v in (values or [])[:5]]
 
 
-def validate_frame(frame, suite_name: str) -> SuiteResult:
+@lru_cache(maxsize=None)
+def _prepared(suite_name: str):
+    """The GX context, suite and batch definition, built once per process and reused."""
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
@@ -83,12 +85,17 @@ def validate_frame(frame, suite_name: str) -> SuiteResult:
         suite.add_expectation_configuration(
             ExpectationConfiguration(type=item["type"], kwargs=item["kwargs"], meta=item.get("meta", {}))
         )
-    batch = (
+    batch_definition = (
         context.data_sources.add_pandas("frames")
         .add_dataframe_asset(suite_name)
         .add_batch_definition_whole_dataframe("whole")
-        .get_batch(batch_parameters={"dataframe": frame})
     )
+    return batch_definition, suite
+
+
+def validate_frame(frame, suite_name: str) -> SuiteResult:
+    batch_definition, suite = _prepared(suite_name)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(suite, result_format="SUMMARY")
     outcome = SuiteResult(suite=suite_name, rows=len(frame), evaluated=len(result.results))
     for item in result.results:
