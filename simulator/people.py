@@ -50,7 +50,7 @@ FOLDED = {w: fold(w).lower() for w in SURNAMES + MIDDLE_M + MIDDLE_F + GIVEN_M +
 
 
 def draw(base: int, rows: np.ndarray) -> np.ndarray:
-    """Applicant draws for the given rows of one receive day: (len(rows), N_FIELDS) int64.
+    """Applicant draws for the given rows of one receive day: (len(rows), N_FIELDS) int32.
 
     `base` identifies (seed, agency, day); each row's values depend on nothing else, so a
     window can draw only the rows it serves and the ground truth gets the same people.
@@ -58,7 +58,7 @@ def draw(base: int, rows: np.ndarray) -> np.ndarray:
     rows = np.asarray(rows, dtype=np.uint64)
     keys = (rows[:, None] * np.uint64(64) + np.arange(N_FIELDS, dtype=np.uint64)[None, :])
     u = (_mix(np.uint64(base & (2**64 - 1)) ^ _mix(keys)) >> np.uint64(11)).astype(np.float64) * 2.0**-53
-    out = np.empty(u.shape, dtype=np.int64)
+    out = np.empty(u.shape, dtype=np.int32)
     female = u[:, 0] < 0.5
     out[:, 0] = female
     out[:, 1] = np.searchsorted(_SUR_CUM, u[:, 1], side="right").clip(0, len(SURNAMES) - 1)

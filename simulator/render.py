@@ -75,7 +75,7 @@ class Rows:
     def empty() -> "Rows":
         z = np.zeros(0, np.int64)
         return Rows(z, z, z, z, z, np.zeros(0, bool), z, z, np.zeros((0, K), np.int64), np.zeros((0, K), np.int8),
-                    z, np.zeros((0, 2), np.int64), z, z, z, np.zeros(0, bool), np.zeros((0, N_FIELDS), np.int64))
+                    z, np.zeros((0, 2), np.int64), z, z, z, np.zeros(0, bool), np.zeros((0, N_FIELDS), np.int32))
 
 
 def rows_of(seed: int, sk: DaySkeleton, idx: np.ndarray, at: np.ndarray) -> Rows:

@@ -6,7 +6,7 @@ estimates otherwise). Weekends and holidays only see online submissions, at a lo
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 from .calendar import calendar, day_index, holidays
@@ -59,7 +59,6 @@ def _tet_factor(d: date) -> float:
     """Rush before Tết, lull after: Tết moves every year, so read it from the holiday list."""
     hol = holidays()
     for delta in range(1, 15):
-        from datetime import timedelta
         if hol.get(d + timedelta(days=delta), ("",))[0] == "Tết Nguyên Đán":
             return 1.25
         if hol.get(d - timedelta(days=delta), ("",))[0] == "Tết Nguyên Đán":
