@@ -2,6 +2,8 @@
 
 import json
 
+import duckdb
+
 def serve(sim, tmp_path, monkeypatch):
     """Start `sim` on 127.0.0.1 and point the pipeline at it, as `make run` does."""
     from simulator import start_server
@@ -12,3 +14,9 @@ def serve(sim, tmp_path, monkeypatch):
     monkeypatch.setenv("EGOV_SOURCE_URL", base_url)
     monkeypatch.setenv("EGOV_AGENCY_TOKENS_FILE", str(tokens_file))
     return server
+
+
+def read_marts(data_dir, names) -> dict:
+    """KPI marts straight from the warehouse (read-only), codes kept as strings."""
+    with duckdb.connect(str(data_dir / "warehouse" / "kpi.duckdb"), read_only=True) as con:
+        return {name: con.execute(f"select * from {name}").df() for name in names}

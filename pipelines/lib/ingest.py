@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.lib.agency_api import AgencyApiClient, FetchStats
-from pipelines.lib.landing import partition_path, write_parquet_atomic
+from pipelines.lib.landing import partition_path, sha256_of, write_parquet_atomic
 from pipelines.lib.paths import DOSSIERS_FILE, PARTITION_FILE, QUARANTINE_FILE
 from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, parse_records, quarantine_rows
 
@@ -29,6 +29,8 @@ PARTITION_SCHEMA = pa.schema(
         ("landed", pa.int64()),
         ("quarantined", pa.int64()),
         ("duplicates", pa.int64()),
+        # The landed file's SHA-256: how dbt's incremental models see that a partition changed.
+        ("content_sha256", pa.string()),
     ]
 )
 
@@ -60,6 +62,7 @@ class IngestResult:
             "landed": self.landed,
             "quarantined": self.quarantined,
             "duplicates": self.duplicates,
+            "content_sha256": sha256_of(self.landed_path),
         }
 
     def metadata(self) -> dict:

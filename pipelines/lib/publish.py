@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 KPI_TABLES = ("kpi_processed_records", "kpi_service_coverage", "kpi_transaction_volumes")
-PRIMARY_KEY = ["agency_code", "day"]
+PRIMARY_KEY = ["period", "period_start", "geography", "agency_code"]
 LICENSE = {
     "name": "CC-BY-4.0",
     "path": "https://creativecommons.org/licenses/by/4.0/",

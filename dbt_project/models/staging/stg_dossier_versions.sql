@@ -6,7 +6,8 @@ with source as (
 final as (
     select
         cast(agency_code as varchar) as agency_code,
-        cast(day as date) as day,
+        -- The partition folder's date: filtering on it skips whole files (hive pruning).
+        "date" as day,
         cast(dossier_code as varchar) as dossier_code,
         cast(procedure_code as varchar) as procedure_code,
         cast(updated_at as timestamp) as updated_at,

@@ -9,7 +9,8 @@ final as (
         cast(day as date) as day,
         cast(source_total as bigint) as source_total,
         cast(landed as bigint) as landed,
-        cast(quarantined as bigint) as quarantined
+        cast(quarantined as bigint) as quarantined,
+        cast(content_sha256 as varchar) as content_sha256
     from source
 )
 

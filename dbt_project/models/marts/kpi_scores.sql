@@ -1,0 +1,84 @@
+-- 766-style points per agency and period for the groups this data supports (handling
+-- progress, online service provision, online payment), and a rank among ministries and among
+-- provinces. Each item: points = max if rate ≥ threshold, else rate / threshold × max; an item
+-- without a rate (zero denominator) earns nothing and is left out of points_possible.
+-- Rules and thresholds: seeds/kpi_score_rules.csv.
+with rules as (
+    select * from {{ ref('kpi_score_rules') }}
+),
+
+rates as (
+    select
+        processed.period, processed.period_start, processed.geography, processed.agency_code,
+        'on_time_rate' as metric, processed.on_time_rate as rate
+    from {{ ref('kpi_processed_records') }} as processed
+    union all
+    select period, period_start, geography, agency_code, 'online_coverage_rate', online_coverage_rate
+    from {{ ref('kpi_service_coverage') }}
+    union all
+    select period, period_start, geography, agency_code, 'full_process_rate', full_process_rate
+    from {{ ref('kpi_service_coverage') }}
+    union all
+    select period, period_start, geography, agency_code, 'online_dossier_rate', online_dossier_rate
+    from {{ ref('kpi_transaction_volumes') }}
+    union all
+    select period, period_start, geography, agency_code, 'online_payment_rate', online_payment_rate
+    from {{ ref('kpi_transaction_volumes') }}
+),
+
+items as (
+    select
+        rates.*,
+        rules.group_code,
+        rules.max_points,
+        case
+            when rates.rate is null then null
+            when rates.rate >= rules.threshold then cast(rules.max_points as double)
+            else rates.rate / rules.threshold * rules.max_points
+        end as points
+    from rates
+    inner join rules on rules.metric = rates.metric
+),
+
+groups as (
+    select
+        period,
+        period_start,
+        geography,
+        agency_code,
+        sum(points) filter (where group_code = 'handling_progress') as points_handling_progress,
+        sum(points) filter (where group_code = 'online_service') as points_online_service,
+        sum(points) filter (where group_code = 'online_payment') as points_online_payment,
+        sum(points) as points_total,
+        sum(max_points) filter (where points is not null) as points_possible
+    from items
+    group by period, period_start, geography, agency_code
+),
+
+keyed as (
+    select
+        {% for column in kpi_key_columns() %}processed.{{ column }}, {% endfor %}
+        groups.* exclude (period, period_start, geography, agency_code),
+        {{ safe_rate('groups.points_total', 'groups.points_possible') }} as score_rate
+    from groups
+    inner join {{ ref('kpi_processed_records') }} as processed
+        on processed.period = groups.period
+        and processed.period_start = groups.period_start
+        and processed.geography = groups.geography
+        and processed.agency_code = groups.agency_code
+),
+
+final as (
+    select
+        *,
+        case when agency_level in ('ministry', 'province') and score_rate is not null then
+            rank() over (
+                partition by period, period_start, geography, agency_level,
+                    agency_level in ('ministry', 'province') and score_rate is not null
+                order by score_rate desc
+            )
+        end as rank_in_level
+    from keyed
+)
+
+select * from final
