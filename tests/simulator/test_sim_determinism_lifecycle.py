@@ -111,3 +111,15 @@ def test_truth_counts_cli(capsys):
     out = json.loads(capsys.readouterr().out)
     sim = Simulation(seed=42, scale=0.01)
     assert out[0]["received"] == len(sim.dossiers("000.00.00.H24", date(2025, 1, 6)))
+
+
+def test_handling_happens_in_office_hours(sim):
+    from datetime import time
+    cal = calendar()
+    for code in ("000.00.00.G12", "000.00.00.H24"):
+        for d in (date(2025, 1, 3), date(2025, 1, 4)):
+            for x in sim.dossiers(code, d):
+                for k, (_, at, _) in enumerate(x.events):
+                    if k == 0 and x.channel == 2:
+                        continue        # online submissions arrive at any hour, any day
+                    assert cal.working(at.date()) and time(7, 30) <= at.time() <= time(17, 1), (x.code, at)
