@@ -8,10 +8,10 @@ does not stop the others: it is reported by name, and its KPIs are not published
 from __future__ import annotations
 
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Callable, Iterable
+from typing import Callable
 
 import dagster as dg
 import pyarrow.parquet as pq
@@ -41,30 +41,79 @@ def agencies_valid_on(day: date) -> list[str]:
     return [a["agency_code"] for a in agencies if agency_valid_on(a, day)]
 
 
-def ingest_partitions(
-    defs: dg.Definitions, instance: dg.DagsterInstance, partitions: Iterable[tuple[str, date]]
-) -> list[str]:
-    """One `ingest_job` run per agency-day; returns the agency-days that failed or were blocked."""
-    ingest = defs.resolve_job_def("ingest_job")
-    failed = []
-    for code, day in partitions:
-        result = ingest.execute_in_process(instance=instance, partition_key=agency_day_key(code, day), raise_on_error=False)
-        blocked = any(
-            e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
-            and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
-            for e in result.all_events
-        )
-        if not result.success or blocked:
-            failed.append(f"{code} {day}")
-    return failed
+def ingest_partition(defs: dg.Definitions, instance: dg.DagsterInstance, code: str, day: date) -> bool:
+    """One `ingest_job` run for an agency-day; False when it failed or a blocking check stopped it."""
+    result = defs.resolve_job_def("ingest_job").execute_in_process(
+        instance=instance, partition_key=agency_day_key(code, day), raise_on_error=False
+    )
+    blocked = any(
+        e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
+        and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
+        for e in result.all_events
+    )
+    return result.success and not blocked
 
 
-def _worker_ingest(partitions: list[tuple[str, date]]) -> list[str]:
-    """In a worker process: load the code location once, then run its share of agency-days."""
+_worker_instance: dg.DagsterInstance | None = None
+
+
+def _open_worker_instance() -> None:
+    """In a worker process, once: the persistent instance its runs are recorded in."""
+    global _worker_instance
+    _worker_instance = dg.DagsterInstance.get()
+
+
+def _worker_ingest(code: str, day: date) -> bool:
+    """In a worker process: the code location is loaded once (module cache), then one agency-day."""
     from pipelines.definitions import defs
 
-    with dg.DagsterInstance.get() as instance:
-        return ingest_partitions(defs, instance, partitions)
+    return ingest_partition(defs, _worker_instance, code, day)
+
+
+def register_agencies(defs: dg.Definitions, instance: dg.DagsterInstance) -> bool:
+    """The agency registry first: it lands agencies.parquet and registers the agency partitions."""
+    return defs.resolve_job_def("registry_job").execute_in_process(instance=instance, raise_on_error=False).success
+
+
+def agency_days(days: list[date], agencies: list[str] | None = None) -> list[tuple[str, date]]:
+    """Every (agency, day) to ingest: agencies valid that day, optionally only the given ones."""
+    return [(code, day) for day in days for code in agencies_valid_on(day) if agencies is None or code in agencies]
+
+
+def ingest(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    partitions: list[tuple[str, date]],
+    *,
+    workers: int = 1,
+    on_done: Callable[[str, date, bool], None] | None = None,
+) -> list[str]:
+    """Every agency-day, in `workers` processes on a persistent instance; returns those that failed.
+
+    `on_done(code, day, ok)` is called as each agency-day finishes (e.g. to move a progress bar).
+    """
+    done = on_done or (lambda code, day, ok: None)
+    outcomes: dict[tuple[str, date], bool] = {}
+    if workers <= 1 or instance.is_ephemeral:
+        for code, day in partitions:
+            outcomes[code, day] = ok = ingest_partition(defs, instance, code, day)
+            done(code, day, ok)
+    else:
+        # spawn: no threads or sockets inherited; each worker opens the instance once.
+        with ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_open_worker_instance
+        ) as pool:
+            futures = {pool.submit(_worker_ingest, code, day): (code, day) for code, day in partitions}
+            for future in as_completed(futures):
+                code, day = futures[future]
+                outcomes[code, day] = ok = future.result()
+                done(code, day, ok)
+    return [f"{code} {day}" for code, day in partitions if not outcomes[code, day]]
+
+
+def build_kpis(defs: dg.Definitions, instance: dg.DagsterInstance, tags: dict[str, str] | None = None) -> bool:
+    """One run of the dbt models and the export, over every validated agency-day."""
+    return defs.resolve_job_def("kpi_job").execute_in_process(instance=instance, raise_on_error=False, tags=tags).success
 
 
 def run_days(
@@ -75,24 +124,17 @@ def run_days(
     agencies: list[str] | None = None,
     workers: int = 1,
     progress: Callable[[str], None] = print,
+    on_done: Callable[[str, date, bool], None] | None = None,
 ) -> RunReport:
     """Registry, then every agency-day (in `workers` processes on a persistent instance), then the KPIs."""
     report = RunReport(days=days)
-    registry = defs.resolve_job_def("registry_job").execute_in_process(instance=instance, raise_on_error=False)
-    if not registry.success:
+    if not register_agencies(defs, instance):
         report.failed.append("agency registry")
         return report
-    partitions = [(code, day) for day in days for code in agencies_valid_on(day) if agencies is None or code in agencies]
+    partitions = agency_days(days, agencies)
     report.partitions = len(partitions)
     progress(f"  ingesting {len(partitions)} agency-days in {workers} process(es)")
-    if workers <= 1 or instance.is_ephemeral:
-        report.failed = ingest_partitions(defs, instance, partitions)
-    else:
-        # Interleaved shares keep each worker on every day; spawn: no threads or sockets inherited.
-        shares = [partitions[i::workers] for i in range(workers)]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            report.failed = [f for failed in pool.map(_worker_ingest, shares) for f in failed]
+    report.failed = ingest(defs, instance, partitions, workers=workers, on_done=on_done)
     progress(f"  {len(partitions) - len(report.failed)} agency-days validated, {len(report.failed)} failed or blocked")
-    kpis = defs.resolve_job_def("kpi_job").execute_in_process(instance=instance, raise_on_error=False)
-    report.kpi_ok = kpis.success
+    report.kpi_ok = build_kpis(defs, instance)
     return report
