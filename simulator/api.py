@@ -122,14 +122,14 @@ def dossiers(sim: Simulation, code: str, q: dict, url: str, attempt: int) -> Res
 
     def n(name: str) -> str:
         return field_name(variant, name)
-    items = r.render(w.rows, start, stop)
-    ats = w.rows.at[start:stop].tolist()
+    items = r.render(sim.page_rows(code, w, start, stop))
+    ats = w.at[start:stop].tolist()
     profile = sim.fault_profile
     if "dirty" in profile and token and start > 0 and \
             F.duplicate_at_head(sim.seed, code, f"{q['updated_from']}-{q['updated_to']}", int(w.keys[start - 1])):
-        dup = r.render(w.rows, start - 1, start)[0]
+        dup = r.render(sim.page_rows(code, w, start - 1, start))[0]
         items.insert(0, dup)
-        ats.insert(0, int(w.rows.at[start - 1]))
+        ats.insert(0, int(w.at[start - 1]))
         sim.fault_log.add(F.Fault(code, f.date().isoformat(), "duplicate", dup[n("MaHoSo")], url,
                                   "last item of the previous page repeated at the head of this page"))
     if "dirty" in profile:

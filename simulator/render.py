@@ -64,6 +64,9 @@ class Rows:
     def nbytes(self) -> int:
         return sum(getattr(self, f.name).nbytes for f in fields(self))
 
+    def slice(self, start: int, stop: int) -> "Rows":
+        return Rows(**{f.name: getattr(self, f.name)[start:stop] for f in fields(self)})
+
     def take(self, idx: np.ndarray) -> "Rows":
         return Rows(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
 

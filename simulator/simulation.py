@@ -30,6 +30,7 @@ from .render import RECEPTION_UNIT, Renderer, Rows, rows_of, seq_width
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_PAGE_SIZE = 5000
+ROW_BYTES = 320           # rough size of one renderable version in a window index
 DEFAULT_PAGE_SIZE = 500
 # key = (version time << 33) | (receive day << 20) | row: sorts as (NgayCapNhat, MaHoSo)
 _TS_SHIFT, _DAY_SHIFT, _ROW_BITS = 33, 20, 20
@@ -64,13 +65,25 @@ class LRU:
 
 @dataclass
 class WindowIndex:
-    """The versions in one window, sorted by (NgayCapNhat, MaHoSo), ready to render."""
+    """The versions in one window, sorted by (NgayCapNhat, MaHoSo).
+
+    Small windows carry their renderable `rows`; a window too big for the cache budget keeps
+    only (day, row, at) per version (24 bytes) and pages re-read their receive days, so
+    memory stays bounded whatever window a client asks for.
+    """
     keys: np.ndarray
-    rows: Rows
+    days: np.ndarray
+    idx: np.ndarray
+    at: np.ndarray
+    rows: Rows | None
 
     @property
     def total(self) -> int:
         return int(self.keys.shape[0])
+
+    def nbytes(self) -> int:
+        n = self.keys.nbytes + self.days.nbytes + self.idx.nbytes + self.at.nbytes
+        return n + (self.rows.nbytes() if self.rows is not None else 0)
 
 
 class BadRequest(ValueError):
@@ -127,7 +140,8 @@ class Simulation:
             for c in F.drift_agencies(self.seed, [a.code for a in every]):
                 self._drift[c] = start
         self._days = LRU(cache_bytes, cost=lambda sk: sk.nbytes() + 2000)
-        self._windows = LRU(window_cache_bytes, cost=lambda w: w.rows.nbytes() + w.keys.nbytes + 1000)
+        self._windows = LRU(window_cache_bytes, cost=lambda w: w.nbytes() + 1000)
+        self._window_budget = window_cache_bytes
         self._wards: dict[str, list[str]] = {}
         self._renderers: dict[tuple[str, str], Renderer] = {}
 
@@ -259,20 +273,49 @@ class Simulation:
                     hit = inside.any(axis=1)
                     if hit.any():
                         idx = np.flatnonzero(hit)
-                        at = np.where(inside[idx], ev[idx], -1).max(axis=1)
-                        parts.append(rows_of(self.seed, sk, idx, at))
+                        at = np.where(inside[idx], ev[idx], -1).max(axis=1).astype(np.int64)
+                        parts.append((np.full(idx.shape, sk.day, np.int64), idx.astype(np.int64), at))
                 d += timedelta(days=1)
-        rows = Rows.concat(parts) if parts else Rows.empty()
-        keys = (rows.at << _TS_SHIFT) | (rows.day << _DAY_SHIFT) | rows.row
+        z = np.zeros(0, np.int64)
+        days = np.concatenate([p[0] for p in parts]) if parts else z
+        idx = np.concatenate([p[1] for p in parts]) if parts else z
+        at = np.concatenate([p[2] for p in parts]) if parts else z
+        keys = (at << _TS_SHIFT) | (days << _DAY_SHIFT) | idx
         order = np.argsort(keys, kind="stable")
-        w = WindowIndex(keys[order], rows.take(order))
+        keys, days, idx, at = keys[order], days[order], idx[order], at[order]
+        rows = None
+        if keys.shape[0] * ROW_BYTES <= self._window_budget // 2:
+            rows = self._rows(code, days, idx, at)
+        w = WindowIndex(keys, days, idx, at, rows)
         self._windows.put(key, w)
         return w
+
+    def _rows(self, code: str, days: np.ndarray, idx: np.ndarray, at: np.ndarray) -> Rows:
+        """Renderable rows for these versions, in the given order."""
+        if days.shape[0] == 0:
+            return Rows.empty()
+        uniq = np.unique(days)
+        if uniq.shape[0] == 1:
+            return rows_of(self.seed, self.day(code, day_of(int(uniq[0]))), idx, at)
+        order = np.argsort(days, kind="stable")
+        parts = []
+        for dd in uniq:
+            sel = order[days[order] == dd]
+            parts.append(rows_of(self.seed, self.day(code, day_of(int(dd))), idx[sel], at[sel]))
+        back = np.empty_like(order)
+        back[order] = np.arange(order.shape[0])
+        return Rows.concat(parts).take(back)
+
+    def page_rows(self, code: str, w: WindowIndex, start: int, stop: int) -> Rows:
+        """Rows for positions [start, stop) of the window."""
+        if w.rows is not None:
+            return w.rows.slice(start, stop)
+        return self._rows(code, w.days[start:stop], w.idx[start:stop], w.at[start:stop])
 
     def window(self, code: str, updated_from: datetime, updated_to: datetime) -> list[dict]:
         """All items the API returns for the window, in order, as clean v1 dicts (no faults)."""
         w = self.window_index(code, updated_from, updated_to)
-        return self.renderer(code).render(w.rows)
+        return self.renderer(code).render(self.page_rows(code, w, 0, w.total))
 
     def window_total(self, code: str, updated_from: datetime, updated_to: datetime) -> int:
         return self.window_index(code, updated_from, updated_to).total
@@ -330,7 +373,7 @@ class Simulation:
              page_size: int = DEFAULT_PAGE_SIZE, page_token: str | None = None) -> tuple[list[dict], int, str | None]:
         """One clean v1 page of the window: (items, total for the window, next page token)."""
         w, start, stop, nxt = self.page_bounds(code, updated_from, updated_to, page_size, page_token)
-        return self.renderer(code).render(w.rows, start, stop), w.total, nxt
+        return self.renderer(code).render(self.page_rows(code, w, start, stop)), w.total, nxt
 
     # ------------------------------------------------------------- variants & faults ----
     def variant(self, code: str) -> str:

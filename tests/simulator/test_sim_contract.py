@@ -137,3 +137,17 @@ def test_window_matches_versions(sim):
     for item in sim.window(H24, f, t):
         assert item == sim.version(item["MaHoSo"], parse_compact(item["NgayCapNhat"]))
         assert item["QuaTrinhXuLy"][-1]["ThoiDiem"] == item["NgayCapNhat"]
+
+
+def test_big_windows_keep_a_light_index(sim):
+    """A window too big for the cache budget is indexed lightly and renders the same items."""
+    from simulator import Simulation
+    light = Simulation(seed=42, scale=0.01, now=sim.now, agencies=[H24], variants="v1", window_cache_bytes=10_000)
+    f, t = datetime(2025, 1, 2), datetime(2025, 1, 7)
+    w = light.window_index(H24, f, t)
+    assert w.rows is None and w.total > 100
+    assert light.window(H24, f, t) == sim.window(H24, f, t)
+    items, total, nxt = light.page(H24, f, t, 70)
+    assert total == w.total and items == sim.window(H24, f, t)[:70]
+    more, _, _ = light.page(H24, f, t, 70, nxt)
+    assert more == sim.window(H24, f, t)[70:140]
