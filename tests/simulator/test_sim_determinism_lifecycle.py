@@ -123,3 +123,17 @@ def test_handling_happens_in_office_hours(sim):
                     if k == 0 and x.channel == 2:
                         continue        # online submissions arrive at any hour, any day
                     assert cal.working(at.date()) and time(7, 30) <= at.time() <= time(17, 1), (x.code, at)
+
+
+def test_same_output_across_processes():
+    """No dependence on Python's per-process hash seed or on process state."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    cmd = [sys.executable, "-m", "simulator", "truth", "--seed", "11", "--scale", "0.01",
+           "--agency", "000.00.00.H24", "--agency", "000.00.00.G08", "--day", "2024-03-05", "--day", "2024-03-09"]
+    root = Path(__file__).resolve().parents[2]
+    outs = [subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": h}).stdout for h in ("1", "2")]
+    assert outs[0] == outs[1] and '"received"' in outs[0]
