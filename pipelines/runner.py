@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from pipelines.defs.partitions import agency_day_key
 from pipelines.lib import paths
-from pipelines.lib.reference import agency_valid_on
+from pipelines.lib.reference import agency_reports_on
 from pipelines.settings import TIMEZONE
 
 
@@ -36,9 +36,10 @@ def last_complete_days(count: int, today: date | None = None) -> list[date]:
     return [today - timedelta(days=n) for n in range(count, 0, -1)]
 
 
-def agencies_valid_on(day: date) -> list[str]:
+def agencies_reporting_on(day: date) -> list[str]:
+    """The agencies to pull for a day: those valid then, and those in their tail after ceasing."""
     agencies = pq.read_table(paths.agencies_file()).to_pylist()
-    return [a["agency_code"] for a in agencies if agency_valid_on(a, day)]
+    return [a["agency_code"] for a in agencies if agency_reports_on(a, day)]
 
 
 def ingest_partition(defs: dg.Definitions, instance: dg.DagsterInstance, code: str, day: date) -> bool:
@@ -77,7 +78,7 @@ def register_agencies(defs: dg.Definitions, instance: dg.DagsterInstance) -> boo
 
 def agency_days(days: list[date], agencies: list[str] | None = None) -> list[tuple[str, date]]:
     """Every (agency, day) to ingest: agencies valid that day, optionally only the given ones."""
-    return [(code, day) for day in days for code in agencies_valid_on(day) if agencies is None or code in agencies]
+    return [(code, day) for day in days for code in agencies_reporting_on(day) if agencies is None or code in agencies]
 
 
 def ingest(

@@ -2,8 +2,9 @@
 lifecycles: an independent check of the pipeline (which computes them in SQL from what it
 pulled over HTTP).
 
-A dossier is visible to the pipeline on day D when it had an event between the first pulled
-day and the end of D; its state at the end of D is the version at its last event by then.
+The pipeline pulls one window per day; a window holds each dossier's state at its last event
+that day. So on day D the pipeline knows a dossier by its last event on a pulled day up to D,
+and that is its state at the end of D (`pulled` is the set of days pulled).
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ def _end(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min)
 
 
-def version_at(dossier, day: date, first_day: date):
-    """The dossier's state at the end of `day` as the pipeline sees it, or None if invisible."""
-    start, end = datetime.combine(first_day, time.min), _end(day)
-    events = [e for e in dossier.events if e[1] < end]
-    if not events or not any(e[1] >= start for e in events):
+def version_at(dossier, day: date, pulled):
+    """The dossier's state at the end of `day` as the pipeline sees it, or None if unseen."""
+    seen = [e for e in dossier.events if e[1].date() in pulled and e[1].date() <= day]
+    if not seen:
         return None
-    status, at, _unit = events[-1]
+    status, at, _unit = seen[-1]
     supplements = [s for s in dossier.supplements if s.requested <= at]
     extended = [s.due_after for s in supplements if s.received is not None and s.received <= at and s.due_after]
     closed = status in (3, 7, 8, 9, 10)
@@ -41,19 +41,19 @@ def version_at(dossier, day: date, first_day: date):
     }
 
 
-def states(dossiers, day: date, first_day: date):
+def states(dossiers, day: date, pulled):
     """Rows of int_dossier_states_daily for one agency-day."""
     for dossier in dossiers:
-        v = version_at(dossier, day, first_day)
+        v = version_at(dossier, day, pulled)
         if v is None or (v["closed_at"] is not None and v["closed_at"] < datetime.combine(day, time.min)):
             continue
         yield v
 
 
-def processed_records(dossiers, day: date, first_day: date) -> dict:
+def processed_records(dossiers, day: date, pulled) -> dict:
     start, end = datetime.combine(day, time.min), _end(day)
     c = Counter()
-    for v in states(dossiers, day, first_day):
+    for v in states(dossiers, day, pulled):
         received = v["accepted"] is not None and start <= v["accepted"] < end
         closed_today = v["closed_at"] is not None
         c["received_total"] += received
@@ -75,10 +75,10 @@ def processed_records(dossiers, day: date, first_day: date) -> dict:
     return dict(c)
 
 
-def transaction_volumes(dossiers, day: date, first_day: date) -> dict:
+def transaction_volumes(dossiers, day: date, pulled) -> dict:
     start, end = datetime.combine(day, time.min), _end(day)
     c = Counter()
-    for v in states(dossiers, day, first_day):
+    for v in states(dossiers, day, pulled):
         received = v["accepted"] is not None and start <= v["accepted"] < end
         c["received_total"] += received
         c["received_online"] += received and v["channel"] == 2
@@ -92,11 +92,11 @@ def transaction_volumes(dossiers, day: date, first_day: date) -> dict:
     return dict(c)
 
 
-def service_coverage(procedures: list[dict], dossiers, day: date, first_day: date) -> dict:
+def service_coverage(procedures: list[dict], dossiers, day: date, pulled) -> dict:
     start, end = datetime.combine(day, time.min), _end(day)
     online = {p["MaTTHC"] for p in procedures if p["MucDoDVC"] in ("TOAN_TRINH", "MOT_PHAN")}
     used = {
-        v["procedure"] for v in states(dossiers, day, first_day)
+        v["procedure"] for v in states(dossiers, day, pulled)
         if v["channel"] == 2 and v["accepted"] is not None and start <= v["accepted"] < end
     }
     eligible = [p for p in procedures if p["DuDieuKienToanTrinh"]]

@@ -74,10 +74,10 @@ def test_kpi_counts_equal_the_simulators_ground_truth(pipeline_run):
         dossiers = lifecycles(sim, code)
         for day in DAYS:
             truths = {
-                "kpi_processed_records": kpi_truth.processed_records(dossiers, day, FIRST_DAY),
-                "kpi_transaction_volumes": kpi_truth.transaction_volumes(dossiers, day, FIRST_DAY),
+                "kpi_processed_records": kpi_truth.processed_records(dossiers, day, set(DAYS)),
+                "kpi_transaction_volumes": kpi_truth.transaction_volumes(dossiers, day, set(DAYS)),
                 "kpi_service_coverage": kpi_truth.service_coverage(
-                    sim.procedures(code, day), dossiers, day, FIRST_DAY
+                    sim.procedures(code, day), dossiers, day, set(DAYS)
                 ),
             }
             for table, truth in truths.items():

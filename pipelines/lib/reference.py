@@ -5,7 +5,7 @@ Renamed once, here, from the Vietnamese API fields to the names used everywhere 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pyarrow as pa
 
@@ -69,9 +69,20 @@ def parse_agency(record: dict) -> dict:
     }
 
 
+# An agency that ceased (merged into another) still reports its open dossiers under its own
+# code for a while after its last day; it is pulled for this many days more.
+REPORTING_TAIL_DAYS = 90
+
+
 def agency_valid_on(agency: dict, day: date) -> bool:
     starts, ends = agency["valid_from"], agency["valid_to"]
     return (starts is None or starts <= day) and (ends is None or day <= ends)
+
+
+def agency_reports_on(agency: dict, day: date) -> bool:
+    """Valid that day, or within the tail after it ceased, while its last dossiers close."""
+    starts, ends = agency["valid_from"], agency["valid_to"]
+    return (starts is None or starts <= day) and (ends is None or day <= ends + timedelta(days=REPORTING_TAIL_DAYS))
 
 
 def parse_procedure(record: dict, agency_code: str, day: date) -> dict:
