@@ -42,10 +42,18 @@ def agencies_reporting_on(day: date) -> list[str]:
     return [a["agency_code"] for a in agencies if agency_reports_on(a, day)]
 
 
-def ingest_partition(defs: dg.Definitions, instance: dg.DagsterInstance, code: str, day: date) -> bool:
+def console_log_level(level: str | None) -> dict | None:
+    """Run config that sets the console logger's level (None: Dagster's default, DEBUG)."""
+    return None if level is None else {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+def ingest_partition(
+    defs: dg.Definitions, instance: dg.DagsterInstance, code: str, day: date, log_level: str | None = None
+) -> bool:
     """One `ingest_job` run for an agency-day; False when it failed or a blocking check stopped it."""
     result = defs.resolve_job_def("ingest_job").execute_in_process(
-        instance=instance, partition_key=agency_day_key(code, day), raise_on_error=False
+        instance=instance, partition_key=agency_day_key(code, day), raise_on_error=False,
+        run_config=console_log_level(log_level),
     )
     blocked = any(
         e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
@@ -64,11 +72,11 @@ def _open_worker_instance() -> None:
     _worker_instance = dg.DagsterInstance.get()
 
 
-def _worker_ingest(code: str, day: date) -> bool:
+def _worker_ingest(code: str, day: date, log_level: str | None) -> bool:
     """In a worker process: the code location is loaded once (module cache), then one agency-day."""
     from pipelines.definitions import defs
 
-    return ingest_partition(defs, _worker_instance, code, day)
+    return ingest_partition(defs, _worker_instance, code, day, log_level)
 
 
 def register_agencies(defs: dg.Definitions, instance: dg.DagsterInstance) -> bool:
@@ -88,23 +96,25 @@ def ingest(
     *,
     workers: int = 1,
     on_done: Callable[[str, date, bool], None] | None = None,
+    log_level: str | None = None,
 ) -> list[str]:
     """Every agency-day, in `workers` processes on a persistent instance; returns those that failed.
 
-    `on_done(code, day, ok)` is called as each agency-day finishes (e.g. to move a progress bar).
+    `on_done(code, day, ok)` is called as each agency-day finishes (e.g. to move a progress bar);
+    `log_level` quiets the runs' console output (e.g. "WARNING" under a progress bar).
     """
     done = on_done or (lambda code, day, ok: None)
     outcomes: dict[tuple[str, date], bool] = {}
     if workers <= 1 or instance.is_ephemeral:
         for code, day in partitions:
-            outcomes[code, day] = ok = ingest_partition(defs, instance, code, day)
+            outcomes[code, day] = ok = ingest_partition(defs, instance, code, day, log_level)
             done(code, day, ok)
     else:
         # spawn: no threads or sockets inherited; each worker opens the instance once.
         with ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"), initializer=_open_worker_instance
         ) as pool:
-            futures = {pool.submit(_worker_ingest, code, day): (code, day) for code, day in partitions}
+            futures = {pool.submit(_worker_ingest, code, day, log_level): (code, day) for code, day in partitions}
             for future in as_completed(futures):
                 code, day = futures[future]
                 outcomes[code, day] = ok = future.result()
