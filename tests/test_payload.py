@@ -18,6 +18,7 @@ from pipelines.lib.payload import (
     parse_timestamp,
     quarantine_rows,
     records_from_csv,
+    schema_drift,
 )
 from pipelines.lib.pii import hash_personal_id
 
@@ -160,3 +161,11 @@ def test_random_and_broken_records_never_crash_and_are_each_accounted_for(record
     # What is accepted can be landed, and what is rejected can be quarantined.
     pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA)
     pa.Table.from_pylist(quarantine_rows(rejected, AGENCY, DAY, "parse"), schema=QUARANTINE_SCHEMA)
+
+
+def test_schema_drift_names_added_and_renamed_fields():
+    renamed = {("KenhNop" if k == "KenhThucHien" else k): v for k, v in v1_record().items()}
+    renamed["MaBuuChinh"] = "100000"
+    camel = {k[:1].lower() + k[1:]: v for k, v in v1_record().items()}
+    assert schema_drift([v1_record(), camel]) == ([], [])
+    assert schema_drift([v1_record(), renamed]) == (["KenhNop", "MaBuuChinh"], ["KenhThucHien"])

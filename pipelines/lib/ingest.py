@@ -7,6 +7,7 @@ equal the distinct records received, or the partition fails naming agency, day a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ import pyarrow as pa
 from pipelines.lib.agency_api import AgencyApiClient, FetchStats
 from pipelines.lib.landing import partition_path, sha256_of, write_parquet_atomic
 from pipelines.lib.paths import DOSSIERS_FILE, PARTITION_FILE, QUARANTINE_FILE
-from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, parse_records, quarantine_rows
+from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, parse_records, quarantine_rows, schema_drift
 
 
 # One row per landed agency-day: what the source said and where each record went.
@@ -31,6 +32,9 @@ PARTITION_SCHEMA = pa.schema(
         ("duplicates", pa.int64()),
         # The landed file's SHA-256: how dbt's incremental models see that a partition changed.
         ("content_sha256", pa.string()),
+        # Schema drift seen in the window (JSON lists of field names): checked, blocking.
+        ("unknown_fields", pa.string()),
+        ("missing_fields", pa.string()),
     ]
 )
 
@@ -48,6 +52,8 @@ class IngestResult:
     landed: int
     quarantined: int
     duplicates: int
+    unknown_fields: list[str]
+    missing_fields: list[str]
     landed_path: Path
     quarantine_path: Path
     landed_bytes: int
@@ -63,6 +69,8 @@ class IngestResult:
             "quarantined": self.quarantined,
             "duplicates": self.duplicates,
             "content_sha256": sha256_of(self.landed_path),
+            "unknown_fields": json.dumps(self.unknown_fields),
+            "missing_fields": json.dumps(self.missing_fields),
         }
 
     def metadata(self) -> dict:
@@ -72,6 +80,8 @@ class IngestResult:
             "rows": self.landed,
             "quarantined": self.quarantined,
             "duplicates": self.duplicates,
+            "unknown_fields": ", ".join(self.unknown_fields) or "none",
+            "missing_fields": ", ".join(self.missing_fields) or "none",
             "pages": self.stats.pages,
             "retries": self.stats.retries,
             "bytes_received": self.stats.bytes,
@@ -109,6 +119,7 @@ def ingest_dossiers(
         )
     source_total = totals.pop() if totals else 0
     rows, rejected = parse_records(items, agency_code, day, hash_key)
+    unknown_fields, missing_fields = schema_drift(items)
     duplicates = sum(r.reason.startswith("duplicate") for r in rejected)
     distinct = len(items) - duplicates
     if distinct != source_total:
@@ -130,6 +141,8 @@ def ingest_dossiers(
         landed=len(rows),
         quarantined=len(rejected),
         duplicates=duplicates,
+        unknown_fields=unknown_fields,
+        missing_fields=missing_fields,
         landed_path=landed_path,
         quarantine_path=quarantine_path,
         landed_bytes=landed_bytes,

@@ -65,6 +65,14 @@ APPLICANT_TYPES = {
     "2": "business", "DOANH_NGHIEP": "business", "DN": "business",
     "3": "household_business", "HO_KINH_DOANH": "household_business", "HKD": "household_business",
 }
+# The fields of the dossier payload in the source API contract (docs/source-api.md): every
+# record carries each of them as a key, its value possibly null.
+CONTRACT_FIELDS = (
+    "MaHoSo", "MaTTHC", "MaDonVi", "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy",
+    "NgayTra", "TrangThaiHoSo", "KenhThucHien", "DanhSachLePhi", "DuocThanhToanTrucTuyen",
+    "DanhSachGiayToKetQua", "DanhSachHoSoBoSung", "ChuHoSo", "MaDoiTuong", "SoDienThoai", "Email",
+    "DiaChi", "LoaiDoiTuong", "QuaTrinhXuLy", "NgayCapNhat",
+)
 # Fields a dossier cannot be counted without.
 REQUIRED_FIELDS = ("MaHoSo", "MaTTHC", "TrangThaiHoSo", "NgayNopHoSo", "NgayCapNhat")
 LIST_FIELDS = ("DanhSachLePhi", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung", "QuaTrinhXuLy")
@@ -235,6 +243,24 @@ def parse_records(records: Iterable[dict], agency_code: str, day, hash_key: byte
 def _code_of(record: dict) -> str | None:
     code = record.get("MaHoSo", record.get("maHoSo"))
     return None if code in (None, "") else str(code)
+
+
+def schema_drift(records: Iterable) -> tuple[list[str], list[str]]:
+    """Fields outside the contract, and contract fields some record lacks, over a window.
+
+    A renamed field parses "fine" (a missing KenhThucHien reads as in person), so drift is
+    caught here, on the field names, before it can bend a KPI.
+    """
+    unknown: set[str] = set()
+    missing: set[str] = set()
+    contract = set(CONTRACT_FIELDS)
+    for record in records:
+        if not isinstance(record, dict):
+            continue
+        keys = {k[:1].upper() + k[1:] for k in record if isinstance(k, str)}
+        unknown |= keys - contract
+        missing |= contract - keys
+    return sorted(unknown), sorted(missing)
 
 
 def records_from_csv(text: str) -> Iterator[dict]:
