@@ -29,7 +29,12 @@ test: manifest
 ui: manifest
 	$(BIN)/python -m pipelines ui
 
-bench: manifest
+# The benchmarks' own packages (dlt, matplotlib, psutil, pyinstrument) are not in `dev`.
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: manifest $(VENV)/.bench-installed
 	$(BIN)/python -m bench
 
 clean:
