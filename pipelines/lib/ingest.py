@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.lib.agency_api import AgencyApiClient, FetchStats
-from pipelines.lib.landing import partition_path, sha256_of, write_parquet_atomic
+from pipelines.lib.landing import partition_path, remove_stale_temporaries, sha256_of, write_parquet_atomic
 from pipelines.lib.paths import DOSSIERS_FILE, PARTITION_FILE, QUARANTINE_FILE
 from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, parse_records, quarantine_rows, schema_drift
 
@@ -106,6 +106,10 @@ def ingest_dossiers(
     quarantine_root: Path,
 ) -> IngestResult:
     stats = FetchStats()
+    quarantine_path = partition_path(quarantine_root, day, agency_code, QUARANTINE_FILE)
+    landed_path = partition_path(raw_root, day, agency_code, DOSSIERS_FILE)
+    for folder in (quarantine_path.parent, landed_path.parent):
+        remove_stale_temporaries(folder)
     start, end = day_window(day)
     items: list[dict] = []
     totals: set[int] = set()
@@ -129,8 +133,6 @@ def ingest_dossiers(
             "nothing was landed. Rerun the partition; if it persists, raise it with the agency."
         )
     rows.sort(key=lambda r: (r["updated_at"], r["dossier_code"]))
-    quarantine_path = partition_path(quarantine_root, day, agency_code, QUARANTINE_FILE)
-    landed_path = partition_path(raw_root, day, agency_code, DOSSIERS_FILE)
     write_parquet_atomic(quarantine_rows(rejected, agency_code, day, "parse"), QUARANTINE_SCHEMA, quarantine_path)
     landed_bytes = write_parquet_atomic(rows, DOSSIER_SCHEMA, landed_path)
     result = IngestResult(

@@ -16,6 +16,13 @@ def partition_path(root: Path, day, agency_code: str, name: str) -> Path:
     return root / f"date={day.isoformat()}" / f"agency={agency_code}" / name
 
 
+def remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files a killed writer left behind; a rerun starts from a clean folder."""
+    if folder.is_dir():
+        for stale in folder.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+
+
 def write_parquet_atomic(rows: list[dict], schema: pa.Schema, path: Path) -> int:
     """Write rows as Parquet via a temporary file and an atomic rename; returns bytes written.
 
