@@ -1,24 +1,30 @@
-"""Publish the KPI tables as open data: CSV, Parquet and a Frictionless data package."""
+"""Publish the KPI tables and code lists as a versioned open-data release (pipelines/lib/release)."""
 
 import dagster as dg
 
-from pipelines.defs.transform import DBT_PROJECT
-from pipelines.lib.publish import KPI_TABLES, publish_latest
+from pipelines.defs.transform import DBT_PROJECT, kpi_models
+from pipelines.lib.release.build import publish_release
 from pipelines.settings import open_data_dir, warehouse_path
 
 
 @dg.asset(
     group_name="publish",
-    kinds={"csv", "parquet"},
-    deps=[dg.AssetKey(table) for table in KPI_TABLES],
+    kinds={"csv", "parquet", "json"},
+    deps=[key for key in kpi_models.keys if key.path[-1].startswith(("kpi_", "dim_"))],
     pool="duckdb_writer",
 )
-def open_data_export() -> dg.MaterializeResult:
-    """The KPI tables as downloads in open/latest/, with datapackage.json describing every column."""
-    package = publish_latest(warehouse_path(), open_data_dir(), DBT_PROJECT.manifest_path)
+def open_data_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """A new release in open/releases/<version>/ when the figures changed, and open/latest switched
+    to it once every check passed (Frictionless, checksums, formats, personal data)."""
+    outcome = publish_release(warehouse_path(), open_data_dir(), DBT_PROJECT.manifest_path)
+    if not outcome.created:
+        context.log.info(f"nothing changed since release {outcome.version}: no new release")
     return dg.MaterializeResult(
         metadata={
+            "version": outcome.version,
+            "new_release": outcome.created,
+            "change": outcome.level or "none",
             "path": str(open_data_dir() / "latest"),
-            **{f"rows_{r['name']}": r["rows"] for r in package["resources"] if r["format"] == "csv"},
+            **{f"rows_{name}": rows for name, rows in outcome.rows.items()},
         }
     )

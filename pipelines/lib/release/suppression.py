@@ -1,0 +1,295 @@
+"""Small-cell suppression: no published figure may single out a handful of applicants.
+
+What counts as "derived from dossiers" (and so may be suppressed):
+- every count of dossiers (received, completed, pending, refused, ...) is its own basis: a count
+  from 1 to threshold − 1 is blanked (primary suppression). Zero is published: it describes nobody.
+- `procedures_online_used` counts procedures that received an online dossier; it can never
+  exceed the online dossiers behind it, so it is treated as a dossier count (never under-protects).
+- a rate, an amount in VND, a total or mean of handling days, points and scores are derived
+  (BASIS, or `<x>_numerator` / `<x>_denominator` for `<x>_rate`): blanked when a cell they are
+  computed from is. Any other number in a KPI table leans on every dossier count of its row: a
+  safe default for measures added later.
+Procedure counts from the catalogues (`procedures_*`), reported agency-days and ranks describe
+the administration, not people, and are never suppressed.
+
+Secondary suppression, so that no hidden cell can be worked out from visible ones:
+- tables sharing a primary key are one set of cells per key (a column name is one figure);
+- within a row, exact identities (EQUATIONS, e.g. the three channels sum to `received_total`):
+  a hidden cell that the visible ones determine (linear algebra on the row's pattern of hidden
+  cells) gets a companion hidden, the smallest non-zero visible cell that breaks it;
+- across rows, totals (the national row over agencies, a month over its days, an agency "as is"
+  over the agencies it absorbed "as was"), each used only for the columns where the sum holds on
+  every group: a group with exactly one hidden cell gets its smallest non-zero visible part hidden.
+Both run until nothing changes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_THRESHOLD = 5
+THRESHOLD_ENV = "EGOV_SUPPRESSION_THRESHOLD"
+NATIONAL_CODE = "VN"
+
+PUBLISHED = "published"
+NOT_APPLICABLE = "not_applicable"
+SMALL = "suppressed_small"
+SECONDARY = "suppressed_secondary"
+DERIVED = "suppressed_derived"
+STATUS_LABELS = {
+    PUBLISHED: ("đã công bố", "published as computed"),
+    NOT_APPLICABLE: ("không áp dụng", "no value: a rate or mean whose denominator is 0"),
+    SMALL: ("ẩn do số nhỏ", "suppressed: derived from fewer dossiers than the threshold"),
+    SECONDARY: ("ẩn thứ cấp", "suppressed so that a total does not give a hidden cell away"),
+    DERIVED: ("ẩn theo ô gốc", "suppressed because a cell it is computed from is suppressed"),
+}
+STATUS_SUFFIX = "_status"
+
+# total = sum(parts), exact by construction in the marts.
+EQUATIONS = [
+    ("received_total", ("received_in_person", "received_online", "received_by_post")),
+    ("completed", ("completed_on_time", "completed_late")),
+    ("on_time_numerator", ("completed_on_time", "pending_within_deadline")),
+    ("on_time_denominator", ("completed", "pending_within_deadline", "pending_overdue")),
+]
+BASIS = {
+    "online_dossier_rate": ("received_online", "received_total"),
+    "online_payment_rate": ("completed_paid_online", "completed_fee_bearing"),
+    "electronic_result_rate": ("completed_with_electronic_result", "completed"),
+    "online_uptake_rate": ("procedures_online_used", "procedures_online"),
+    "online_coverage_rate": ("procedures_online", "procedures_total"),
+    "full_process_rate": ("procedures_eligible_offered_full_process", "procedures_eligible_full_process"),
+    "amount_paid_online_vnd": ("completed_paid_online",),
+    "handling_working_days_total": ("completed",),
+    "mean_handling_working_days": ("handling_working_days_total", "completed"),
+    "points_handling_progress": ("on_time_rate",),
+    "points_online_service": ("online_coverage_rate", "full_process_rate"),
+    "points_online_payment": ("online_dossier_rate", "online_payment_rate"),
+    "points_total": ("points_handling_progress", "points_online_service", "points_online_payment"),
+    "score_rate": ("points_total",),
+}
+NOT_FROM_DOSSIERS = re.compile(
+    r"^(procedures_(?!online_used$).*|agency_days_reported|points_possible|rank.*|.*_rank|working_days.*)$"
+)
+
+
+def threshold_from_env() -> int:
+    """`EGOV_SUPPRESSION_THRESHOLD` (0 or 1 turns suppression off), default 5."""
+    return int(os.environ.get(THRESHOLD_ENV, DEFAULT_THRESHOLD))
+
+
+def basis_of(column: str, columns) -> tuple[str, ...] | None:
+    if column in BASIS:
+        return BASIS[column]
+    stem = column.removesuffix("_rate")
+    pair = (f"{stem}_numerator", f"{stem}_denominator")
+    return pair if column.endswith("_rate") and all(c in columns for c in pair) else None
+
+
+def _from_dossiers(column: str, columns, seen=()) -> bool:
+    """Whether a column leans, directly or through its basis, on a count of dossiers."""
+    if NOT_FROM_DOSSIERS.match(column):
+        return False
+    basis = basis_of(column, columns)
+    return basis is None or any(_from_dossiers(b, columns, seen + (column,)) for b in basis if b not in seen)
+
+
+def classify(frame: pd.DataFrame, key: list[str]) -> dict[str, str]:
+    """Role of each numeric non-key column: count, derived, or catalogue (never suppressed)."""
+    roles = {}
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if column in key or not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)):
+            continue
+        if not _from_dossiers(column, frame.columns):
+            roles[column] = "catalogue"
+        elif basis_of(column, frame.columns) is None and pd.api.types.is_integer_dtype(dtype):
+            roles[column] = "count"
+        else:
+            roles[column] = "derived"
+    return roles
+
+
+def suppress(frames: dict[str, pd.DataFrame], keys: dict[str, list[str]], threshold: int,
+             lineage: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """Blank small and revealing cells in the KPI tables; add a `<column>_status` beside each
+    column that may be blank. `lineage` maps an agency code to its code "as is" today."""
+    out = {}
+    groups: dict[tuple, list[str]] = {}
+    for name in frames:
+        groups.setdefault(tuple(keys[name]), []).append(name)
+    for key, names in groups.items():
+        roles = {name: classify(frames[name], list(key)) for name in names}
+        wide, context = _wide({n: frames[n] for n in names}, list(key), roles)
+        counts = list(dict.fromkeys(c for n in names for c, r in roles[n].items() if r == "count"))
+        status = pd.DataFrame("", index=wide.index, columns=wide.columns, dtype=object)
+        small = wide[counts].gt(0) & wide[counts].lt(threshold)
+        status[counts] = status[counts].mask(small, SMALL)
+        _secondary(wide, status, counts, _relations(wide, context, counts, lineage or {}))
+        for name in names:
+            out[name] = _apply(frames[name], list(key), roles[name], wide, status)
+    return out
+
+
+def _wide(frames: dict[str, pd.DataFrame], key: list[str], roles) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every numeric column of the group, one per name, indexed by the key; and the text context."""
+    wide, context = None, None
+    for name, frame in frames.items():
+        indexed = frame.set_index(key)
+        part = indexed[[c for c in roles[name]]].astype("float64")
+        text = indexed[[c for c in indexed.columns if c not in roles[name]]]
+        if wide is None:
+            wide, context = part, text
+            continue
+        wide = wide.combine_first(part)
+        context = context.combine_first(text)
+    return wide, context.reindex(wide.index)
+
+
+def _relations(wide: pd.DataFrame, context: pd.DataFrame, counts: list[str], lineage: dict[str, str]) -> list[tuple[pd.Series, pd.Series, list[str]]]:
+    """Cross-row totals: (group id per row, is-total per row, columns where the sum holds)."""
+    index = wide.index.to_frame(index=False)
+    found = []
+
+    def add(group: pd.Series, total: pd.Series) -> None:
+        group = pd.Series(group.to_numpy(), index=wide.index)
+        total = pd.Series(total.to_numpy(dtype=bool), index=wide.index)
+        valid = group.notna()
+        if not (valid & total).any() or not (valid & ~total).any():
+            return
+        sign = np.where(total, -1.0, 1.0)
+        sums = wide[counts].mul(sign, axis=0)[valid].groupby(group[valid]).sum(min_count=1)
+        holding = [c for c in counts if (sums[c].fillna(0) == 0).all()]
+        if holding:
+            found.append((group.where(valid), total & valid, holding))
+
+    others = [c for c in index.columns if c != "agency_code"]
+    if "agency_code" in index and others and (index["agency_code"] == NATIONAL_CODE).any():
+        add(index[others].astype(str).agg("|".join, axis=1), index["agency_code"] == NATIONAL_CODE)
+    if {"period", "period_start", "geography", "agency_code"} <= set(index.columns):
+        starts = pd.to_datetime(index["period_start"])
+        month_start = starts.dt.to_period("M").dt.start_time
+        rest = [c for c in index.columns if c not in ("period", "period_start")]
+        day_or_month = index["period"].isin(["day", "month"])
+        tag = index[rest].astype(str).agg("|".join, axis=1) + "|" + month_start.astype(str)
+        add(tag.where(day_or_month), index["period"] == "month")
+        if lineage:
+            as_is = index["agency_code"].map(lambda c: lineage.get(c, c))
+            geo_rest = [c for c in index.columns if c not in ("geography", "agency_code")]
+            base = index[geo_rest].astype(str).agg("|".join, axis=1)
+            total = (index["geography"] == "as_is") & (index["agency_code"] != NATIONAL_CODE)
+            part = (index["geography"] == "as_was") & (index["agency_code"] != NATIONAL_CODE)
+            add((base + "|" + as_is).where(total | part), total)
+    return found
+
+
+def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], relations) -> None:
+    """Hide companions until no hidden cell is given away by a row identity or a total."""
+    columns = list(wide.columns)
+    equations = [(t, parts) for t, parts in EQUATIONS if t in counts and all(p in counts for p in parts)]
+    matrix = np.zeros((len(equations), len(columns)))
+    for row, (total, parts) in enumerate(equations):
+        matrix[row, columns.index(total)] = 1
+        for part in parts:
+            matrix[row, columns.index(part)] = -1
+    values = wide.to_numpy()
+    changed = True
+    while changed:
+        changed = False
+        state = status.to_numpy()
+        for i in np.flatnonzero((state != "").any(axis=1)):
+            mask = state[i] != ""
+            while determined := _determined(matrix.tobytes(), matrix.shape, tuple(mask)):
+                chosen = _companion(matrix, mask, values[i], determined[0])
+                mask[chosen] = True
+                state[i, chosen] = SECONDARY
+                changed = True
+        status.loc[:, :] = state
+        for group, total, holding in relations:
+            for column in holding:
+                chosen = _protect_totals(wide[column], status[column], group, total)
+                status.loc[chosen, column] = SECONDARY  # copy-on-write: assign on the frame itself
+                changed |= len(chosen) > 0
+
+
+def _protect_totals(values: pd.Series, status: pd.Series, group: pd.Series, total: pd.Series) -> pd.Index:
+    """In each group with exactly one hidden cell, the smallest non-zero visible part to hide."""
+    member = group.notna()
+    hidden = (status != "") & member
+    exposed = hidden.groupby(group).transform("sum").eq(1) & member
+    if not exposed.any():
+        return exposed.index[:0]
+    candidates = exposed & ~hidden & values.notna()
+    ranked = pd.DataFrame({
+        "group": group[candidates], "zero": values[candidates].eq(0), "total": total[candidates],
+        "value": values[candidates],
+    }).sort_values(["zero", "total", "value"], kind="stable")
+    return ranked.groupby("group").head(1).index
+
+
+@lru_cache(maxsize=4096)
+def _determined(matrix_bytes: bytes, shape: tuple[int, int], mask: tuple[bool, ...]) -> tuple[int, ...]:
+    """Hidden columns whose value the visible ones fix: e_i lies in the row space of A_hidden."""
+    matrix = np.frombuffer(matrix_bytes).reshape(shape)
+    hidden = [j for j, m in enumerate(mask) if m]
+    sub = matrix[:, hidden]
+    rank = np.linalg.matrix_rank(sub) if sub.size else 0
+    return tuple(
+        j for pos, j in enumerate(hidden)
+        if matrix[:, j].any() and np.linalg.matrix_rank(np.delete(sub, pos, axis=1)) < rank
+    )
+
+
+def _companion(matrix: np.ndarray, mask: np.ndarray, row: np.ndarray, target: int) -> int:
+    """The visible cell to hide beside `target`: one tied to it, non-zero and smallest first,
+    preferring one that frees `target` at once."""
+    linked = matrix[matrix[:, target] != 0].any(axis=0)
+    candidates = [j for j in np.flatnonzero(linked & ~mask) if not np.isnan(row[j])]
+    candidates.sort(key=lambda j: (row[j] == 0, row[j]))
+    for j in candidates:
+        trial = mask.copy()
+        trial[j] = True
+        if target not in _determined(matrix.tobytes(), matrix.shape, tuple(trial)):
+            return j
+    return candidates[0]
+
+
+def _derived_status(column: str, wide: pd.DataFrame, status: pd.DataFrame, own_counts: list[str]) -> np.ndarray:
+    """Hidden when a cell it is computed from is hidden; unknown basis: any dossier count of the row."""
+    basis = [b for b in (basis_of(column, wide.columns) or ()) if _from_dossiers(b, wide.columns)]
+    if basis and all(b in status.columns for b in basis):
+        hidden = np.zeros(len(status), dtype=bool)
+        for b in basis:
+            if b not in BASIS and basis_of(b, wide.columns) is None:
+                hidden |= (status[b] != "").to_numpy()
+            else:
+                hidden |= _derived_status(b, wide, status, own_counts) != ""
+        return np.where(hidden, DERIVED, "")
+    pool = own_counts or [c for c in status.columns if (status[c] != "").any()]
+    return np.where((status[pool] != "").any(axis=1).to_numpy(), DERIVED, "")
+
+
+def _apply(frame: pd.DataFrame, key: list[str], roles: dict[str, str], wide: pd.DataFrame, status: pd.DataFrame) -> pd.DataFrame:
+    """Blank the hidden cells of one table and add the status columns beside them."""
+    index = pd.MultiIndex.from_frame(frame[key]) if len(key) > 1 else pd.Index(frame[key[0]])
+    rows = status.reindex(index).fillna("")
+    own_counts = [c for c, role in roles.items() if role == "count"]
+    result = frame.copy()
+    ordered = []
+    for column in frame.columns:
+        ordered.append(column)
+        role = roles.get(column)
+        if role not in ("count", "derived"):
+            continue
+        hidden = rows[column].to_numpy() if role == "count" else _derived_status(column, wide, rows, own_counts)
+        null = frame[column].isna().to_numpy()
+        final = np.where(hidden != "", hidden, np.where(null, NOT_APPLICABLE, PUBLISHED))
+        result[column] = frame[column].mask(final != PUBLISHED)
+        result[column + STATUS_SUFFIX] = pd.array(final, dtype="string")
+        ordered.append(column + STATUS_SUFFIX)
+    return result[ordered]

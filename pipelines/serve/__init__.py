@@ -1,0 +1,1 @@
+"""The download server and catalogue page for the published releases (`make serve`)."""
