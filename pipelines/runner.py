@@ -85,7 +85,7 @@ def register_agencies(defs: dg.Definitions, instance: dg.DagsterInstance) -> boo
 
 
 def agency_days(days: list[date], agencies: list[str] | None = None) -> list[tuple[str, date]]:
-    """Every (agency, day) to ingest: agencies valid that day, optionally only the given ones."""
+    """Every (agency, day) to ingest: agencies reporting that day, optionally only the given ones."""
     return [(code, day) for day in days for code in agencies_reporting_on(day) if agencies is None or code in agencies]
 
 
