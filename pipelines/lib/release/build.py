@@ -28,7 +28,7 @@ from pipelines.lib.landing import sha256_of
 from pipelines.lib.release import changelog, checksums, datapackage, dcat, metadata, revisions, versioning
 from pipelines.lib.release.formats import CSV, FORMATS, PARQUET, to_arrow, write_formats
 from pipelines.lib.release.suppression import STATUS_LABELS, suppress, threshold_from_env
-from pipelines.lib.release.tables import Table, data_as_of, load_tables, to_frame
+from pipelines.lib.release.tables import Table, data_as_of, load_tables, period_covered, to_frame
 from pipelines.settings import TIMEZONE
 
 CHANGELOG_FILE = "CHANGELOG.md"
@@ -61,15 +61,16 @@ def read_candidate(warehouse: Path, manifest_path: Path, threshold: int) -> Cand
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = load_tables(con, manifest_path)
         as_of = data_as_of(con)
+        covered = period_covered(con)
     kpis = {t.name: t.frame for t in tables if t.kind == "kpi"}
     if not kpis:
         raise ReleaseCheckFailed(f"no kpi_* table in {warehouse}: run the dbt models first")
     protected = suppress(kpis, {t.name: t.primary_key for t in tables}, threshold, lineage(tables))
     for table in tables:
         table.frame = protected.get(table.name, table.frame)
-    days = [d for t in tables if t.kind == "kpi" for c in t.primary_key + ["period_end"]
-            if c in t.frame and pa.types.is_date(t.arrow_schema.field(c).type) for d in t.frame[c].dropna()]
-    period = (min(days), max(days))
+    days = [d for t in tables if t.kind == "kpi" for c in t.primary_key
+            if pa.types.is_date(t.arrow_schema.field(c).type) for d in t.frame[c].dropna()]
+    period = covered or (min(days), max(days))
     docs = {t.name: {"description": t.description, "columns": t.column_docs} for t in tables}
     return Candidate(tables, period, as_of or datetime.combine(period[1] + timedelta(days=1), datetime.min.time(), TIMEZONE), docs)
 

@@ -137,6 +137,14 @@ def _columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     return [row[0] for row in con.execute(f"describe {relation}").fetchall()]
 
 
+def period_covered(con: duckdb.DuckDBPyConnection) -> tuple | None:
+    """First and last validated day: the days the figures are computed from."""
+    if "stg_validated_partitions" not in relations(con):
+        return None
+    first, last = con.execute("select min(day), max(day) from stg_validated_partitions").fetchone()
+    return None if first is None else (first, last)
+
+
 def data_as_of(con: duckdb.DuckDBPyConnection) -> datetime | None:
     """When the sources were last read: a load timestamp if the validated partitions carry one,
     else the end of the last validated day (the sources are read once a day is complete)."""

@@ -117,7 +117,7 @@ function heatmap(records, column, names) {
   const agencies = [...byAgency.keys()].sort((a, b) => (a === "VN" ? -1 : b === "VN" ? 1 : a.localeCompare(b)));
   const cell = Math.max(6, Math.min(28, Math.floor(640 / Math.max(days.length, 1))));
   const rowH = 12, left = 250, top = 30;
-  const width = left + days.length * cell + 20, height = top + agencies.length * rowH + 60;
+  const width = Math.max(left + days.length * cell + 20, 820), height = top + agencies.length * rowH + 60;
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": `${column} by agency and day` });
   root.append(svg("title", {}, `${column}: agencies × days`));
   days.forEach((d, i) => {
@@ -232,6 +232,7 @@ async function main() {
   }
   status.textContent = "";
   status.hidden = true;
+  document.body.dataset.ready = "true"; // every table, chart and link is on the page
 }
 
 main().catch((error) => {
