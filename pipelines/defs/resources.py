@@ -39,5 +39,9 @@ class HashKey(dg.ConfigurableResource):
 
     allow_demo_key: bool = False
 
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run without a usable key stops here, before any step pulls data."""
+        self.key()
+
     def key(self) -> bytes:
         return hash_key_from_env(allow_demo=self.allow_demo_key)
