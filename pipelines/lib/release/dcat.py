@@ -53,10 +53,12 @@ def catalogue(version: str, previous: str | None, dates: dict, files: list[dict]
 
     catalog = _typed(g, f"{base}#catalogue", DCAT.Catalog)
     dataset = _typed(g, f"{release}dcat.jsonld#dataset", DCAT.Dataset)
+    g.add((dataset, RDF.type, DCAT.Resource))  # stated, for validators that do not infer it
     record = _typed(g, f"{release}dcat.jsonld#record", DCAT.CatalogRecord)
     publisher = _typed(g, f"{base}#publisher", FOAF.Agent)
     _texts(g, publisher, FOAF.name, metadata.PUBLISHER["name"])
     contact = _typed(g, f"{base}#contact", VCARD.Organization)
+    g.add((contact, RDF.type, VCARD.Kind))
     _texts(g, contact, VCARD.fn, metadata.PUBLISHER["name"])
     g.add((contact, VCARD.hasEmail, URIRef(f"mailto:{metadata.PUBLISHER['email']}")))
     licence = _typed(g, metadata.LICENSE["path"], DCTERMS.LicenseDocument)
@@ -90,6 +92,8 @@ def catalogue(version: str, previous: str | None, dates: dict, files: list[dict]
             g.add((dataset, DCAT.keyword, Literal(word, lang=lang)))
     g.add((dataset, DCAT.theme, THEME))
     g.add((THEME, RDF.type, SKOS.Concept))
+    _texts(g, THEME, SKOS.prefLabel, {"vi": "Chính phủ và khu vực công", "en": "Government and public sector"})
+    g.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
     g.add((dataset, DCTERMS.spatial, VIETNAM))
     g.add((VIETNAM, RDF.type, DCTERMS.Location))
     period = BNode()
