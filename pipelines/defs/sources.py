@@ -1,5 +1,7 @@
 """Source assets: the agency registry, procedure catalogues and dossier versions per agency-day."""
 
+import time
+
 import dagster as dg
 
 from pipelines.defs.partitions import AGENCY_DAY_PARTITIONS, AGENCY_PARTITIONS, agency_day
@@ -56,9 +58,12 @@ def procedure_catalogue(context: dg.AssetExecutionContext, agency_api: AgencyApi
 def raw_dossiers(context: dg.AssetExecutionContext, agency_api: AgencyApi, hash_key: HashKey) -> dg.MaterializeResult:
     """Dossier versions updated during the day, personal data removed, reconciled with the source's total."""
     agency_code, day = agency_day(context)
+    started = time.perf_counter()
     # A partition being re-ingested is no longer validated until its checks pass again.
     paths.unpublish_validated(agency_code, day)
     result = ingest_dossiers(
         agency_api.client(), agency_code, day, hash_key.key(), paths.raw_dossiers_root(), paths.quarantine_root()
     )
-    return dg.MaterializeResult(metadata=result.metadata())
+    return dg.MaterializeResult(
+        metadata={**result.metadata(), "duration_seconds": round(time.perf_counter() - started, 3)}
+    )

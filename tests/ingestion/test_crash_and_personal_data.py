@@ -94,3 +94,6 @@ def test_no_personal_data_on_disk_or_in_the_run_logs(runs):
         assert len(blob) > 100_000
         leaked = [value for value in personal if value in blob]
         assert leaked == [], f"personal data found under {root}: {leaked[:5]}"
+        run_logs = "\n".join(p.read_bytes().decode("utf-8", errors="ignore")
+                             for p in (root / "dagster").rglob("*") if p.is_file())
+        assert run_logs and not [t for t in sim.tokens().values() if t in run_logs], "an agency token reached the run logs"
