@@ -36,7 +36,11 @@ defs = dg.Definitions(
         transform.kpi_models,
         publish.open_data_export,
     ],
-    asset_checks=[validation.raw_dossiers_expectations],
+    asset_checks=[
+        validation.raw_dossiers_checks,
+        validation.procedure_catalogue_expectations,
+        validation.agency_registry_expectations,
+    ],
     jobs=[registry_job, ingest_job, kpi_job],
     resources={
         "agency_api": AgencyApi(

@@ -1,7 +1,12 @@
-"""Run a Great Expectations suite from expectations/ on a DataFrame.
+"""Run a Great Expectations suite from expectations/ on a DataFrame, and render the result.
 
-Great Expectations is imported inside `validate_frame` only: the import costs seconds and
-hundreds of MB, and the Dagster code location must load without paying it.
+Great Expectations is imported inside functions only: the import costs seconds and hundreds
+of MB, and the Dagster code location must load without paying it.
+
+Each expectation's `meta.on_failure` says what a failure does (docs/data-quality.md):
+"quarantine" (row-level: the failing rows leave the agency-day), "block" (the agency-day is
+kept out of the KPIs) or "warn". Rows are found by position (GX's unexpected_index_list on
+the frame's RangeIndex), which also works when a key column is itself null.
 """
 
 from __future__ import annotations
@@ -9,26 +14,43 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 from pipelines.settings import EXPECTATIONS_DIR
 
-# Columns whose values never appear in check metadata, even hashed.
+ON_FAILURE = ("quarantine", "block", "warn")
+# Columns whose values never appear in check metadata, reasons or Data Docs, even hashed.
 UNSHOWN_COLUMNS = frozenset({"applicant_id_hash", "status_history"})
+SAMPLE_SIZE = 5
+# Result keys that grow with the failing rows: read once, then dropped before anything keeps them.
+_FULL_LISTS = ("unexpected_list", "unexpected_index_list", "unexpected_index_query", "unexpected_rows")
 
 
 @dataclass
 class Failure:
     expectation: str
     column: str | None
-    blocking: bool
+    on_failure: str
     unexpected_count: int | None
-    sample: list
+    sample: list[str]
+    # Column-map expectations: the failing rows' positions and their offending values.
+    rows: list[int] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> bool:
+        return self.on_failure == "block"
+
+    @property
+    def name(self) -> str:
+        return f"{self.expectation} on {self.column}" if self.column else self.expectation
 
     def describe(self) -> str:
-        where = f" on {self.column}" if self.column else ""
         count = f", {self.unexpected_count} rows" if self.unexpected_count is not None else ""
-        return f"{self.expectation}{where}{count}, e.g. {self.sample}"
+        return f"{self.name}{count}, e.g. {self.sample}"
 
 
 @dataclass
@@ -37,20 +59,57 @@ class SuiteResult:
     rows: int
     evaluated: int
     failures: list[Failure] = field(default_factory=list)
+    # The GX validation result with the full lists dropped: what Data Docs render.
+    document: Any = None
+
+    def by_action(self, on_failure: str) -> list[Failure]:
+        return [f for f in self.failures if f.on_failure == on_failure]
 
     @property
     def blocking_failures(self) -> list[Failure]:
-        return [f for f in self.failures if f.blocking]
+        return self.by_action("block")
 
     @property
     def warnings(self) -> list[Failure]:
-        return [f for f in self.failures if not f.blocking]
+        return self.by_action("warn")
 
 
 @lru_cache(maxsize=None)
 def load_suite(name: str) -> dict:
     with open(EXPECTATIONS_DIR / f"{name}.json", encoding="utf-8") as fh:
-        return json.load(fh)
+        spec = json.load(fh)
+    for item in spec["expectations"]:
+        action = item.get("meta", {}).get("on_failure")
+        if action not in ON_FAILURE:
+            raise ValueError(f"expectations/{name}.json: {item['type']} has meta.on_failure {action!r}; use one of {ON_FAILURE}")
+    return spec
+
+
+def _columns_read(spec: dict) -> frozenset[str]:
+    """The columns whose values some expectation of the suite reads."""
+    names = set()
+    for item in spec["expectations"]:
+        kwargs = item["kwargs"]
+        names.update(kwargs.get("column_list", ()))
+        names.update(kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs)
+    return frozenset(names)
+
+
+def _unread_as_placeholder(frame, read: frozenset[str]):
+    """The frame with the columns no expectation reads replaced by a one-category placeholder.
+
+    Their names still count for the column-set expectation, but GX's row filtering (a copy of
+    the frame per expectation) no longer drags hundreds of MB of status history along, and
+    values derived from personal data (applicant_id_hash) never enter GX's results.
+    """
+    import numpy as np
+    import pandas as pd
+
+    unread = [c for c in frame.columns if c not in read]
+    if not unread:
+        return frame
+    placeholder = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=["<not validated>"])
+    return frame.assign(**{c: placeholder for c in unread})
 
 
 def _column_of(kwargs: dict) -> str | None:
@@ -63,10 +122,16 @@ def _column_of(kwargs: dict) -> str | None:
     return None
 
 
-def _safe_sample(values, column: str | None) -> list:
-    if column and any(c in UNSHOWN_COLUMNS for c in column.split(",")):
-        return ["<not shown>"]
-    return [str(v) for v in (values or [])[:5]]
+def _shown(column: str | None) -> bool:
+    return not (column and any(c in UNSHOWN_COLUMNS for c in column.split(",")))
+
+
+def _text(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_text(v)}" for k, v in value.items())
+    return str(value)[:200]
 
 
 @lru_cache(maxsize=None)
@@ -80,10 +145,10 @@ def _prepared(suite_name: str):
     spec = load_suite(suite_name)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    suite = ExpectationSuite(name=spec["name"])
+    suite = ExpectationSuite(name=spec["name"], meta=spec.get("meta", {}))
     for item in spec["expectations"]:
         suite.add_expectation_configuration(
-            ExpectationConfiguration(type=item["type"], kwargs=item["kwargs"], meta=item.get("meta", {}))
+            ExpectationConfiguration(type=item["type"], kwargs=item["kwargs"], meta=item["meta"])
         )
     batch_definition = (
         context.data_sources.add_pandas("frames")
@@ -93,26 +158,89 @@ def _prepared(suite_name: str):
     return batch_definition, suite
 
 
-def validate_frame(frame, suite_name: str) -> SuiteResult:
+def validate_frame(
+    frame, suite_name: str, *, parameters: dict | None = None, key_column: str | None = "dossier_code",
+    run_name: str | None = None,
+) -> SuiteResult:
+    """Validate `frame` (a RangeIndex is assumed: positions are row numbers) with one suite.
+
+    `parameters` fill the suite's `$PARAMETER` kwargs; samples name the row by `key_column`.
+    """
     batch_definition, suite = _prepared(suite_name)
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite, result_format="SUMMARY")
-    outcome = SuiteResult(suite=suite_name, rows=len(frame), evaluated=len(result.results))
+    checked = _unread_as_placeholder(frame, _columns_read(load_suite(suite_name)))
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": checked})
+    result = batch.validate(
+        suite,
+        result_format={"result_format": "COMPLETE", "partial_unexpected_count": SAMPLE_SIZE,
+                       "return_unexpected_index_query": False},
+        expectation_parameters=parameters or {},
+    )
+    keys = frame[key_column] if key_column in getattr(frame, "columns", ()) else None
+    outcome = SuiteResult(suite=suite_name, rows=len(frame), evaluated=len(result.results), document=result)
     for item in result.results:
-        if item.success:
-            continue
-        config = item.expectation_config
-        column = _column_of(config.kwargs)
         details = item.result or {}
-        outcome.failures.append(
-            Failure(
-                expectation=config.type,
-                column=column,
-                blocking=bool((config.meta or {}).get("blocking", True)),
-                unexpected_count=details.get("unexpected_count"),
-                sample=_safe_sample(details.get("partial_unexpected_list"), column)
-                if "partial_unexpected_list" in details
-                else [str(details.get("observed_value"))[:200]],
-            )
-        )
+        if not item.success:
+            outcome.failures.append(_failure(item.expectation_config, details, keys))
+        for key in _FULL_LISTS:
+            details.pop(key, None)
+        if not _shown(_column_of(item.expectation_config.kwargs)):
+            details.pop("partial_unexpected_list", None)
+            details.pop("partial_unexpected_counts", None)
+    result.meta["run_id"] = {"run_name": run_name or suite_name, "run_time": datetime.now(timezone.utc).isoformat()}
     return outcome
+
+
+def _failure(config, details: dict, keys) -> Failure:
+    column = _column_of(config.kwargs)
+    shown = _shown(column)
+    rows = [int(i) for i in details.get("unexpected_index_list") or []]
+    values = [_text(v) for v in details.get("unexpected_list") or []]
+    if not shown or len(values) != len(rows):
+        values = [""] * len(rows)
+    if rows and keys is not None:
+        sample = [f"{keys.iloc[r]}: {v}" if v else str(keys.iloc[r]) for r, v in zip(rows[:SAMPLE_SIZE], values)]
+    elif not shown:
+        sample = ["<not shown>"]
+    elif "partial_unexpected_list" in details:
+        sample = [_text(v) for v in details["partial_unexpected_list"][:SAMPLE_SIZE]]
+    else:
+        sample = [_text(details.get("observed_value"))]
+    return Failure(
+        expectation=config.type,
+        column=column,
+        on_failure=(config.meta or {}).get("on_failure", "block"),
+        unexpected_count=details.get("unexpected_count"),
+        sample=sample,
+        rows=rows,
+        values=values,
+    )
+
+
+@lru_cache(maxsize=None)
+def _page_view():
+    """GX's page view, built once per process (its templates compile on first use)."""
+    from great_expectations.render.view.view import DefaultJinjaPageView
+
+    return DefaultJinjaPageView()
+
+
+def render_validation_html(outcome: SuiteResult) -> str:
+    """The validation result as a Great Expectations Data Docs page."""
+    from great_expectations.render.renderer.page_renderer import ValidationResultsPageRenderer
+
+    return _page_view().render(ValidationResultsPageRenderer().render(outcome.document))
+
+
+def render_suite_html(suite_name: str) -> str:
+    """The suite itself as a Data Docs page: what each expectation asks."""
+    from great_expectations.render.renderer.page_renderer import ExpectationSuitePageRenderer
+
+    _batch_definition, suite = _prepared(suite_name)
+    return _page_view().render(ExpectationSuitePageRenderer().render(suite))
+
+
+def static_assets_dir() -> Path:
+    """Data Docs' fonts, images and styles, as shipped inside the GX package."""
+    import great_expectations
+
+    return Path(great_expectations.__file__).parent / "render" / "view" / "static"
