@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export EGOV_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install manifest run test ui bench clean
+.PHONY: install manifest postgres run test ui bench clean
 
 install: $(STAMP)
 
@@ -23,7 +23,14 @@ manifest: $(STAMP)
 run: manifest
 	$(BIN)/python -m pipelines run --days 7
 
-test: manifest
+# The production-instance test starts a throwaway PostgreSQL: Debian's package, installed once
+# where no initdb is found (as root in CI; through sudo elsewhere).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql)
+
+test: manifest postgres
 	$(BIN)/python -m pytest
 
 ui: manifest
