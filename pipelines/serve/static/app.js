@@ -115,13 +115,13 @@ function heatmap(records, column, names) {
     byAgency.get(r.agency_code).set(r[day], r);
   }
   const agencies = [...byAgency.keys()].sort((a, b) => (a === "VN" ? -1 : b === "VN" ? 1 : a.localeCompare(b)));
-  const cell = Math.max(6, Math.min(28, Math.floor(640 / Math.max(days.length, 1))));
+  const cell = Math.max(6, Math.min(44, Math.floor(640 / Math.max(days.length, 1))));
   const rowH = 12, left = 250, top = 30;
   const width = Math.max(left + days.length * cell + 20, 820), height = top + agencies.length * rowH + 60;
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": `${column} by agency and day` });
   root.append(svg("title", {}, `${column}: agencies × days`));
   days.forEach((d, i) => {
-    if (days.length <= 16 || i % Math.ceil(days.length / 16) === 0) {
+    if (cell >= 36 || i % Math.ceil(36 / cell) === 0) {
       root.append(svg("text", { x: left + i * cell + cell / 2, y: top - 8, "text-anchor": "middle" }, d.slice(5)));
     }
   });
