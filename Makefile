@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export EGOV_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install manifest postgres run test ui bench clean
+.PHONY: install manifest postgres chromium run test serve ui bench clean
 
 install: $(STAMP)
 
@@ -30,8 +30,17 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql)
 
-test: manifest postgres
+# The catalogue-page tests drive Debian's Chromium through Playwright: installed where missing.
+chromium:
+	@test -x /usr/bin/chromium || \
+	  ($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+test: manifest postgres chromium
 	$(BIN)/python -m pytest
+
+# The open-data releases and their catalogue page at http://127.0.0.1:8000 (HOST=0.0.0.0 to share).
+serve: $(STAMP)
+	$(BIN)/python -m pipelines.serve --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),8000)
 
 ui: manifest
 	$(BIN)/python -m pipelines ui
