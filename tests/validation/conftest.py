@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -51,26 +52,35 @@ def _agency_day(partition: str) -> tuple[str, date]:
     return agency, date.fromisoformat(day)
 
 
-def run_profile(tmp_path: Path, partitions, *, faults: str, seed: int, scale: float, now: datetime,
-                drift_from: date | None = None, **sim_options) -> ProfileRun:
-    """Registry, then the ingest job (sources, checks, gate) for each agency-day, on an ephemeral instance."""
-    from simulator import Simulation
-
+@contextmanager
+def pipeline(tmp_path: Path, sim):
+    """The simulator served, the data directory set, the registry pulled: (defs, instance, data)."""
     monkeypatch = pytest.MonkeyPatch()
     data = tmp_path / "data"
     data.mkdir()
     monkeypatch.setenv("EGOV_DATA_DIR", str(data))
-    sim = Simulation(seed=seed, scale=scale, faults=faults, now=now, drift_from=drift_from, **sim_options)
     server = serve(sim, tmp_path, monkeypatch)
     try:
         from pipelines.definitions import defs
-        from pipelines.runner import ingest, register_agencies
+        from pipelines.runner import register_agencies
 
         with dg.DagsterInstance.ephemeral() as instance:
             assert register_agencies(defs, instance)
-            failed = ingest(defs, instance, partitions, log_level="CRITICAL")
-            checks = check_evaluations(instance)
+            yield defs, instance, data
     finally:
         server.shutdown()
         monkeypatch.undo()
+
+
+def run_profile(tmp_path: Path, partitions, *, faults: str, seed: int, scale: float, now: datetime,
+                drift_from: date | None = None) -> ProfileRun:
+    """The ingest job (sources, checks, gate) for each agency-day under a fault profile."""
+    from simulator import Simulation
+
+    from pipelines.runner import ingest
+
+    sim = Simulation(seed=seed, scale=scale, faults=faults, now=now, drift_from=drift_from)
+    with pipeline(tmp_path, sim) as (defs, instance, data):
+        failed = ingest(defs, instance, partitions, log_level="CRITICAL")
+        checks = check_evaluations(instance)
     return ProfileRun(sim=sim, data=data, partitions=partitions, failed=failed, checks=checks)
