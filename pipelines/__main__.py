@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from datetime import date, datetime
 from pathlib import Path
 
 from pipelines.settings import REPO_ROOT, data_dir, open_data_dir
@@ -24,10 +25,17 @@ DEMO_SCALE = 0.01
 
 
 def prepare_dagster_home() -> Path:
-    """A persistent instance under the data directory, shared by `make run` and `make ui`."""
+    """A persistent instance under the data directory, shared by `make run` and `make ui`.
+
+    An instance with storage of its own (production: PostgreSQL) is never replaced by the
+    embedded configuration."""
+    import yaml
+
     home = Path(os.environ.get("DAGSTER_HOME") or data_dir() / "dagster")
     home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(REPO_ROOT / "config" / "dagster.yaml", home / "dagster.yaml")
+    config = home / "dagster.yaml"
+    if not (config.exists() and "storage" in (yaml.safe_load(config.read_text(encoding="utf-8")) or {})):
+        shutil.copyfile(REPO_ROOT / "config" / "dagster.yaml", config)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -96,13 +104,87 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--seed", type=int, default=DEMO_SEED)
     ui.add_argument("--scale", type=float, default=DEMO_SCALE)
     ui.add_argument("--faults", default="none")
+    fresh = sub.add_parser("freshness", help="which agency sent data up to when, who is late, how current each KPI table is")
+    fresh.add_argument("--json", action="store_true", help="the report as JSON (the release's freshness.json)")
+    fresh.add_argument("--now", type=local_datetime, default=None, help="evaluate at this time (ISO 8601; default: now)")
+    backfill = sub.add_parser("backfill", help="ingest a range of days for some or all agencies, then rebuild the KPIs")
+    backfill.add_argument("--start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
+    backfill.add_argument("--end", type=date.fromisoformat, required=True, help="last day, YYYY-MM-DD (included)")
+    backfill.add_argument("--agency", action="append", default=None, help="an agency code; repeat for more (default: all)")
+    backfill.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes that ingest agency-days")
+    backfill.add_argument("--seed", type=int, default=DEMO_SEED, help="demo simulator, when EGOV_SOURCE_URL is not set")
+    backfill.add_argument("--scale", type=float, default=DEMO_SCALE)
+    backfill.add_argument("--faults", default="none")
     args = parser.parse_args(argv)
-    return run_command(args) if args.command == "run" else ui_command(args)
+    commands = {"run": run_command, "ui": ui_command, "freshness": freshness_command, "backfill": backfill_command}
+    return commands[args.command](args)
+
+
+def local_datetime(text: str) -> datetime:
+    """An ISO 8601 time; without an offset it is read in Asia/Ho_Chi_Minh."""
+    from pipelines.settings import TIMEZONE
+
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=TIMEZONE)
+
+
+def freshness_command(args) -> int:
+    """The freshness report of the data directory; exit 1 when an agency or a KPI table is late."""
+    prepare_dagster_home()
+    import dagster as dg
+
+    from pipelines.defs.freshness import report_from_instance
+    from pipelines.lib.freshness import format_report
+
+    with dg.DagsterInstance.get() as instance:
+        report = report_from_instance(instance, args.now)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    summary = report["summary"]
+    return 1 if summary["late"] or summary["missing"] or summary["kpi_tables_late"] else 0
+
+
+@contextmanager
+def agency_source(args):
+    """The agencies' APIs from EGOV_SOURCE_URL / EGOV_AGENCY_TOKENS_FILE, else the demo simulator."""
+    if os.environ.get("EGOV_SOURCE_URL"):
+        yield os.environ["EGOV_SOURCE_URL"]
+        return
+    os.environ.setdefault("EGOV_ALLOW_DEMO_KEY", "1")
+    with simulator(args.seed, args.scale, args.faults) as (base_url, tokens_file):
+        os.environ["EGOV_SOURCE_URL"] = base_url
+        os.environ["EGOV_AGENCY_TOKENS_FILE"] = str(tokens_file)
+        yield f"the demo simulator at {base_url}"
+
+
+def backfill_command(args) -> int:
+    """`python -m pipelines backfill --start D --end D [--agency CODE ...]` (docs/operations.md)."""
+    prepare_dagster_home()
+    import dagster as dg
+
+    with agency_source(args) as source, dg.DagsterInstance.get() as instance:
+        # After the source: the code location reads EGOV_ALLOW_DEMO_KEY when it loads.
+        from pipelines.definitions import defs
+        from pipelines.lib.backfill import backfill
+
+        print(f"Backfilling {args.start} … {args.end} for {', '.join(args.agency) if args.agency else 'every agency'} "
+              f"from {source}")
+        report = backfill(defs, instance, args.start, args.end, agencies=args.agency, workers=args.workers)
+    print(f"{report.partitions - len(report.failed)} of {report.partitions} agency-days validated; "
+          f"KPIs {'rebuilt and published' if report.kpi_ok else 'FAILED: see kpi_job in the Dagster UI'}.")
+    if report.failed:
+        print(f"Failed or blocked ({len(report.failed)}), rerun the same command to retry: {', '.join(report.failed)}")
+    return 0 if report.kpi_ok and not report.failed else 1
 
 
 def ui_command(args) -> int:
     """`dagster dev` (webserver + daemon) on 127.0.0.1, with the simulator serving beside it."""
     prepare_dagster_home()
+    import dagster as dg
+
+    from pipelines.defs.concurrency import apply_pool_limits
+
+    with dg.DagsterInstance.get() as instance:
+        apply_pool_limits(instance)
     os.environ.setdefault("EGOV_ALLOW_DEMO_KEY", "1")
     with simulator(args.seed, args.scale, args.faults) as (base_url, tokens_file):
         os.environ["EGOV_SOURCE_URL"] = base_url

@@ -8,8 +8,11 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.defs import publish, sources, transform, validation
+from pipelines.defs.freshness import project_freshness_policy, with_freshness_policy
 from pipelines.defs.partitions import AGENCY_DAY_PARTITIONS
 from pipelines.defs.resources import AgencyApi, HashKey
+from pipelines.defs.schedules import SCHEDULES
+from pipelines.defs.sensors import SENSORS
 
 registry_job = dg.define_asset_job(
     "registry_job", selection=dg.AssetSelection.assets(sources.agency_registry),
@@ -28,20 +31,26 @@ kpi_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[
-        sources.agency_registry,
-        sources.procedure_catalogue,
-        sources.raw_dossiers,
-        validation.validated_dossiers,
-        transform.kpi_models,
-        publish.open_data_export,
-    ],
+    # Project-wide policy, in one place: every asset is rebuilt daily (docs/operations.md).
+    assets=with_freshness_policy(
+        [
+            sources.agency_registry,
+            sources.procedure_catalogue,
+            sources.raw_dossiers,
+            validation.validated_dossiers,
+            transform.kpi_models,
+            publish.open_data_export,
+        ],
+        project_freshness_policy(),
+    ),
     asset_checks=[
         validation.raw_dossiers_checks,
         validation.procedure_catalogue_expectations,
         validation.agency_registry_expectations,
     ],
     jobs=[registry_job, ingest_job, kpi_job],
+    schedules=SCHEDULES,
+    sensors=SENSORS,
     resources={
         "agency_api": AgencyApi(
             base_url=dg.EnvVar("EGOV_SOURCE_URL"), tokens_file=dg.EnvVar("EGOV_AGENCY_TOKENS_FILE")

@@ -1,0 +1,45 @@
+"""Freshness in Dagster: one policy for every asset, and the instance's view of when each KPI
+table was last built, for the freshness report.
+
+Every asset is rebuilt each day (the registry, yesterday's agency-days, the KPIs), so one
+time-window policy fits them all: warn after a missed daily cycle, fail after the same
+threshold as the report's KPI tables (36 hours unless `EGOV_KPI_LATE_AFTER_HOURS` says
+otherwise). The policy is per asset, not per partition: which agency is late is the report's job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable, Sequence
+
+import dagster as dg
+
+from pipelines.lib.freshness import Thresholds, freshness_report
+from pipelines.settings import TIMEZONE
+
+# One daily cycle and two hours of slack for the night's runs.
+WARN_AFTER = timedelta(hours=26)
+
+
+def project_freshness_policy(thresholds: Thresholds | None = None) -> dg.FreshnessPolicy:
+    fail = (thresholds or Thresholds.from_env()).kpi_late_after
+    return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=WARN_AFTER if WARN_AFTER < fail else None)
+
+
+def with_freshness_policy(assets: Sequence, policy: dg.FreshnessPolicy) -> list:
+    """The assets, each with `policy` (the dbt models included)."""
+    return list(dg.map_asset_specs(lambda spec: dg.apply_freshness_policy(spec, policy), assets))
+
+
+def kpi_updated_at(instance: dg.DagsterInstance) -> Callable[[str], datetime | None]:
+    """When the dbt model behind a KPI table was last materialized, from the instance."""
+    def lookup(table: str) -> datetime | None:
+        event = instance.get_latest_materialization_event(dg.AssetKey(table))
+        return datetime.fromtimestamp(event.timestamp, TIMEZONE) if event else None
+
+    return lookup
+
+
+def report_from_instance(instance: dg.DagsterInstance, now: datetime | None = None) -> dict:
+    """The freshness report with the KPI tables' build times from `instance`."""
+    return freshness_report(now, kpi_updated_at=kpi_updated_at(instance))

@@ -1,0 +1,145 @@
+"""Sensors: the KPIs once a batch of ingestion runs is done, and alerts.
+
+`kpi_after_ingest` waits for every run of a scheduled batch (the daily pull, the re-pull) to
+finish, including automatic run retries, and then requests one `kpi_job` run for the batch.
+It is event-driven and keyed by batch, so a slow night neither publishes half a day nor
+publishes twice, and a failed agency-day does not hold the others back (it stays out of the
+KPIs and its check failure is alerted).
+
+The alert sensors announce each incident once: failed blocking checks by the check executions
+already announced, freshness failures (late or missing agencies, late KPI tables, assets failing their freshness
+policy) by the set of incidents open in the cursor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import dagster as dg
+
+from pipelines.defs.freshness import report_from_instance
+from pipelines.defs.schedules import BATCH_SIZE_TAG, BATCH_TAG
+from pipelines.lib import alerts
+from pipelines.settings import TIMEZONE
+
+# Dagster's own run tags: the partition a run materializes, and whether a failed run will be retried.
+PARTITION_NAME_TAG = "dagster/partition"
+WILL_RETRY_TAG = "dagster/will_retry"
+FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+# Batches older than this are not looked at again (their KPI run was requested long ago).
+LOOKBACK = timedelta(days=3)
+# Failed checks are announced when they happened within this window (runs last at most 2 h).
+CHECK_ALERT_WINDOW = timedelta(hours=24)
+
+
+def finished_batches(runs: Sequence[dg.DagsterRun]) -> list[str]:
+    """Batches whose every agency-day has a finished last attempt that will not be retried.
+
+    `runs` oldest first, so that a retry or a rerun of an agency-day replaces its earlier attempt.
+    """
+    latest: dict[str, dict[str, dg.DagsterRun]] = {}
+    sizes: dict[str, int] = {}
+    for run in runs:
+        batch = run.tags.get(BATCH_TAG)
+        if batch is None:
+            continue
+        sizes[batch] = int(run.tags.get(BATCH_SIZE_TAG, "0"))
+        latest.setdefault(batch, {})[run.tags.get(PARTITION_NAME_TAG, run.run_id)] = run
+    done = []
+    for batch, by_partition in sorted(latest.items()):
+        last_attempts = by_partition.values()
+        if len(by_partition) >= sizes[batch] and all(
+            run.status in FINISHED and run.tags.get(WILL_RETRY_TAG) != "true" for run in last_attempts
+        ):
+            done.append(batch)
+    return done
+
+
+@dg.sensor(job_name="kpi_job", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def kpi_after_ingest(context: dg.SensorEvaluationContext):
+    """One `kpi_job` run per scheduled ingestion batch, once all of its runs are finished."""
+    since = datetime.now(TIMEZONE) - LOOKBACK
+    runs = context.instance.get_runs(filters=dg.RunsFilter(job_name="ingest_job", created_after=since))
+    batches = finished_batches(list(reversed(runs)))
+    if not batches:
+        return dg.SkipReason("no scheduled ingestion batch has finished")
+    return [dg.RunRequest(run_key=f"kpi:{batch}", tags={BATCH_TAG: batch}) for batch in batches]
+
+
+def _metadata_values(evaluation) -> dict[str, object]:
+    return {key: value.value for key, value in evaluation.metadata.items()}
+
+
+def failed_blocking_checks(instance: dg.DagsterInstance, graph, since: float) -> list:
+    """Failed ERROR evaluations of blocking checks created after `since`, oldest first.
+
+    Read from the asset-check executions index, which every instance keeps in one place (the
+    embedded SQLite event log is sharded by run, so event ids do not order across runs)."""
+    records = []
+    for key in graph.asset_check_keys:
+        if not graph.get_check_spec(key).blocking:
+            continue
+        for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=1000):
+            if record.create_timestamp < since:
+                break
+            evaluation = record.event.dagster_event.event_specific_data if record.event else None
+            if (record.status.value == "FAILED" and evaluation is not None
+                    and evaluation.severity == dg.AssetCheckSeverity.ERROR):
+                records.append(record)
+    return sorted(records, key=lambda r: r.id)
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def check_failure_alerts(context: dg.SensorEvaluationContext):
+    """A webhook call per failed blocking check (agency, day and expectations), once each.
+
+    The cursor holds the executions already announced within the window (id → created at)."""
+    since = (datetime.now(TIMEZONE) - CHECK_ALERT_WINDOW).timestamp()
+    announced = {int(k): v for k, v in json.loads(context.cursor or "{}").items() if v >= since}
+    new = 0
+    for record in failed_blocking_checks(context.instance, context.repository_def.asset_graph, since):
+        if record.id in announced:
+            continue
+        evaluation = record.event.dagster_event.event_specific_data
+        alert = alerts.check_failure_alert(
+            evaluation.asset_key.to_user_string(), evaluation.check_name, _metadata_values(evaluation),
+            evaluation.description, record.run_id,
+            datetime.fromtimestamp(record.event.timestamp, TIMEZONE).isoformat(timespec="seconds"), record.partition,
+        )
+        if alerts.deliver(alert, context.log.warning):
+            announced[record.id] = record.create_timestamp
+            new += 1
+    context.update_cursor(json.dumps(announced, sort_keys=True))
+    return dg.SkipReason(f"{new} failed blocking check(s) announced")
+
+
+def asset_freshness_incidents(instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey]) -> dict[str, dict]:
+    """Assets whose Dagster freshness policy is failing, as evaluated by the daemon."""
+    records = instance.get_freshness_state_records(list(keys))
+    return {
+        f"asset_freshness:{key.to_user_string()}": alerts.asset_freshness_incident(key.to_user_string(), record.freshness_state.value)
+        for key, record in records.items()
+        if record.freshness_state.value == "FAIL"
+    }
+
+
+@dg.sensor(minimum_interval_seconds=900, default_status=dg.DefaultSensorStatus.RUNNING)
+def freshness_alerts(context: dg.SensorEvaluationContext):
+    """A webhook call when an agency becomes late or missing, a KPI table late, or an asset fails
+    its freshness policy; again only after it recovered and failed anew."""
+    now = datetime.now(TIMEZONE)
+    current = alerts.freshness_incidents(report_from_instance(context.instance, now))
+    if context.repository_def is not None:
+        keys = list(context.repository_def.asset_graph.get_all_asset_keys())
+        current.update(asset_freshness_incidents(context.instance, keys))
+    opened = json.loads(context.cursor or "{}")
+    still_open = alerts.announce_new(
+        opened, current, now.isoformat(timespec="seconds"), lambda alert: alerts.deliver(alert, context.log.warning)
+    )
+    context.update_cursor(json.dumps(still_open, sort_keys=True))
+    return dg.SkipReason(f"{len(still_open)} freshness incident(s) open, {len(set(still_open) - set(opened))} new")
+
+
+SENSORS = [kpi_after_ingest, check_failure_alerts, freshness_alerts]
