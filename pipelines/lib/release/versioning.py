@@ -100,7 +100,9 @@ def withdraw(open_dir: Path, version: str, reason: str, when: str) -> str | None
     """Mark a release withdrawn; if it was current, the newest remaining release becomes current.
     Returns the version `latest` now points at (None when no release remains)."""
     index = read_index(open_dir)
-    release = next(r for r in index["releases"] if r["version"] == version)
+    release = next((r for r in index["releases"] if r["version"] == version), None)
+    if release is None:
+        raise ValueError(f"no release {version} in {open_dir / INDEX_FILE}")
     was_current = release["status"] == CURRENT
     release.update(status=WITHDRAWN, withdrawn=when, withdrawal_reason=reason)
     if was_current:
