@@ -20,3 +20,26 @@ def read_marts(data_dir, names) -> dict:
     """KPI marts straight from the warehouse (read-only), codes kept as strings."""
     with duckdb.connect(str(data_dir / "warehouse" / "kpi.duckdb"), read_only=True) as con:
         return {name: con.execute(f"select * from {name}").df() for name in names}
+
+
+def run_graph(sim, root, days, agencies) -> tuple:
+    """The whole graph (registry, agency-days, KPIs) against `sim` on loopback, on an ephemeral
+    Dagster instance, into `root`/data; returns (data directory, run report)."""
+    import dagster as dg
+    import pytest
+
+    monkeypatch = pytest.MonkeyPatch()
+    data = root / "data"
+    data.mkdir()
+    monkeypatch.setenv("EGOV_DATA_DIR", str(data))
+    server = serve(sim, root, monkeypatch)
+    try:
+        from pipelines.definitions import defs
+        from pipelines.runner import run_days
+
+        with dg.DagsterInstance.ephemeral() as instance:
+            report = run_days(defs, instance, days, agencies=agencies, progress=lambda _: None)
+    finally:
+        server.shutdown()
+        monkeypatch.undo()
+    return data, report

@@ -4,12 +4,11 @@ by day, so that a count off by one fails."""
 
 from datetime import date, datetime, timedelta
 
-import dagster as dg
 import pandas as pd
 import pytest
 
 from tests import kpi_truth
-from tests.helpers import read_marts, serve
+from tests.helpers import read_marts, run_graph
 
 FIRST_DAY = date(2025, 3, 3)  # a Monday; the second day is an ordinary Tuesday
 DAYS = [FIRST_DAY, FIRST_DAY + timedelta(days=1)]
@@ -21,25 +20,11 @@ def pipeline_run(tmp_path_factory):
     """One run of the whole graph for two days, shared by the assertions below."""
     from simulator import Simulation
 
-    monkeypatch = pytest.MonkeyPatch()
-    tmp_path = tmp_path_factory.mktemp("e2e")
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("EGOV_DATA_DIR", str(data))
     sim = Simulation(seed=SEED, scale=0.02, faults="none", now=datetime(2025, 3, 5, 6, 0))
     agencies = [a["MaDonVi"] for a in sim.agencies() if a["HieuLucDen"] is None or a["HieuLucDen"] >= "2025-03-05"]
     # Three ministries and five provinces keep the test quick; the code paths are the same.
     chosen = [c for c in agencies if ".G" in c][:3] + [c for c in agencies if ".H" in c][:5]
-    server = serve(sim, tmp_path, monkeypatch)
-    try:
-        from pipelines.definitions import defs
-        from pipelines.runner import run_days
-
-        with dg.DagsterInstance.ephemeral() as instance:
-            report = run_days(defs, instance, DAYS, agencies=chosen, progress=lambda _: None)
-    finally:
-        server.shutdown()
-        monkeypatch.undo()
+    data, report = run_graph(sim, tmp_path_factory.mktemp("e2e"), DAYS, chosen)
     tables = read_marts(data, ("kpi_processed_records", "kpi_transaction_volumes", "kpi_service_coverage"))
     yield sim, chosen, report, tables
 

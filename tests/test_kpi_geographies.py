@@ -8,12 +8,11 @@ independent computation from the generator's own lifecycles.
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
-import dagster as dg
 import pandas as pd
 import pytest
 
 from tests import kpi_truth
-from tests.helpers import read_marts, serve
+from tests.helpers import read_marts, run_graph
 
 DAYS = [date(2025, 1, 6), date(2025, 4, 8), date(2025, 6, 30), date(2025, 7, 1), date(2025, 7, 2),
         date(2025, 10, 7), date(2025, 12, 30)]
@@ -47,30 +46,16 @@ def choose_agencies(sim) -> tuple[list[str], dict[str, str]]:
 def run(tmp_path_factory):
     from simulator import Simulation
 
-    monkeypatch = pytest.MonkeyPatch()
-    tmp_path = tmp_path_factory.mktemp("geo")
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("EGOV_DATA_DIR", str(data))
     sim = Simulation(seed=SEED, scale=0.01, faults="none", now=datetime(2026, 1, 5))
     chosen, as_is = choose_agencies(sim)
-    server = serve(sim, tmp_path, monkeypatch)
-    try:
-        from pipelines.definitions import defs
-        from pipelines.runner import run_days
-
-        with dg.DagsterInstance.ephemeral() as instance:
-            report = run_days(defs, instance, DAYS, agencies=chosen, progress=lambda _: None)
-    finally:
-        server.shutdown()
-        monkeypatch.undo()
+    data, report = run_graph(sim, tmp_path_factory.mktemp("geo"), DAYS, chosen)
     assert report.failed == [] and report.kpi_ok
     marts = read_marts(data, ("kpi_processed_records", "kpi_transaction_volumes", "kpi_service_coverage"))
-    lifecycles = {}
-    for code in chosen:
-        first = DAYS[0] - timedelta(days=90)
-        lifecycles[code] = [d for n in range((DAYS[-1] - first).days + 1)
-                            for d in sim.dossiers(code, first + timedelta(days=n))]
+    first = DAYS[0] - timedelta(days=90)
+    lifecycles = {
+        code: [d for n in range((DAYS[-1] - first).days + 1) for d in sim.dossiers(code, first + timedelta(days=n))]
+        for code in chosen
+    }
     return sim, chosen, as_is, marts, lifecycles
 
 

@@ -33,3 +33,10 @@
 {% macro kpi_key_columns() %}
     {{ return(['period', 'period_start', 'period_end', 'geography', 'agency_code', 'agency_level', 'agency_days_reported']) }}
 {% endmacro %}
+
+{#- `cast(sum(m) as bigint) as m` for every measure: rolling agencies up to a larger one. -#}
+{% macro summed_measures() -%}
+    {%- for column in all_measures() %}
+    cast(sum({{ column }}) as bigint) as {{ column }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -29,7 +29,8 @@ def agency_registry(context: dg.AssetExecutionContext, agency_api: AgencyApi) ->
     )
 
 
-@dg.asset(
+# What every per-agency-day pull shares: partitions, the agency API pool, retries.
+AGENCY_DAY_SOURCE = dict(
     group_name="sources",
     kinds={"python", "parquet"},
     partitions_def=AGENCY_DAY_PARTITIONS,
@@ -37,6 +38,9 @@ def agency_registry(context: dg.AssetExecutionContext, agency_api: AgencyApi) ->
     pool="agency_api",
     retry_policy=INGEST_RETRY,
 )
+
+
+@dg.asset(**AGENCY_DAY_SOURCE)
 def procedure_catalogue(context: dg.AssetExecutionContext, agency_api: AgencyApi) -> dg.MaterializeResult:
     """The agency's administrative procedures and the online level of each, as of the day."""
     agency_code, day = agency_day(context)
@@ -47,14 +51,7 @@ def procedure_catalogue(context: dg.AssetExecutionContext, agency_api: AgencyApi
     return dg.MaterializeResult(metadata={"procedures": len(rows), "bytes": size, "path": str(path)})
 
 
-@dg.asset(
-    group_name="sources",
-    kinds={"python", "parquet"},
-    partitions_def=AGENCY_DAY_PARTITIONS,
-    deps=[agency_registry],
-    pool="agency_api",
-    retry_policy=INGEST_RETRY,
-)
+@dg.asset(**AGENCY_DAY_SOURCE)
 def raw_dossiers(context: dg.AssetExecutionContext, agency_api: AgencyApi, hash_key: HashKey) -> dg.MaterializeResult:
     """Dossier versions updated during the day, personal data removed, reconciled with the source's total."""
     agency_code, day = agency_day(context)

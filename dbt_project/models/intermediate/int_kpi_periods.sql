@@ -21,9 +21,7 @@ as_is as (
         period_start,
         max(period_end) as period_end,
         cast(sum(agency_days_reported) as bigint) as agency_days_reported,
-        {% for column in all_measures() %}
-        cast(sum({{ column }}) as bigint) as {{ column }}{{ "," if not loop.last }}
-        {% endfor %}
+        {{ summed_measures() }}
     from agency_periods
     group by as_is_agency_code, period, period_start
 ),
@@ -36,9 +34,7 @@ national as (
         period_start,
         max(period_end) as period_end,
         cast(sum(agency_days_reported) as bigint) as agency_days_reported,
-        {% for column in all_measures() %}
-        cast(sum({{ column }}) as bigint) as {{ column }}{{ "," if not loop.last }}
-        {% endfor %}
+        {{ summed_measures() }}
     from agency_periods
     cross join (values ('as_was'), ('as_is')) as geographies (geography)
     group by geographies.geography, period, period_start
