@@ -71,7 +71,7 @@ def workspace(pipeline_run, tmp_path) -> PipelineRun:
     return PipelineRun(data, pipeline_run.sim, pipeline_run.agencies, pipeline_run.days)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def http_server(pipeline_run):
     """The download server on a free loopback port, over the run's open-data folder."""
     from pipelines.serve.server import make_server

@@ -13,8 +13,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture
-def page(http_server, tmp_path):
+@pytest.fixture(scope="module")
+def page(http_server, tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -27,7 +27,7 @@ def page(http_server, tmp_path):
         page.goto(f"{http_server}/")
         page.wait_for_selector("body[data-ready=true]", timeout=60_000)
         yield page
-        page.screenshot(path=str(tmp_path / "catalogue.png"), full_page=True)
+        page.screenshot(path=str(tmp_path_factory.mktemp("page") / "catalogue.png"), full_page=True)
         browser.close()
 
 

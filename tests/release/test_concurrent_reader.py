@@ -54,22 +54,23 @@ def test_reader_never_sees_a_mix_while_releases_are_published(workspace):
                 seen.append(read_snapshot(latest))
             except Exception as error:  # recorded, then the test fails on it
                 problems.append(repr(error))
+            time.sleep(0.01)  # leave the publisher some of the interpreter
 
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        for step in range(1, 4):
+        for step in range(1, 3):
             with duckdb.connect(str(workspace.warehouse)) as con:
                 con.execute(f"update kpi_processed_records set refused = refused + {step} "
                             "where period = 'day' and geography = 'as_was' and agency_code <> 'VN'")
             outcome = publish_release(workspace.warehouse, workspace.open_dir, MANIFEST, now=now + timedelta(hours=step))
             assert outcome.version == f"1.0.{step}"
         deadline = time.monotonic() + 30
-        while (not seen or seen[-1] != "1.0.3") and time.monotonic() < deadline and not problems:
+        while (not seen or seen[-1] != "1.0.2") and time.monotonic() < deadline and not problems:
             time.sleep(0.05)  # let the reader see the last release too
     finally:
         stop.set()
         thread.join()
     assert problems == []
-    assert {"1.0.0", "1.0.3"} <= set(seen) and len(seen) > 10
+    assert {"1.0.0", "1.0.2"} <= set(seen) and len(seen) > 10
     assert seen == sorted(seen, key=lambda v: tuple(map(int, v.split("."))))  # never back in time

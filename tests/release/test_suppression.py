@@ -129,3 +129,12 @@ def test_no_national_total_gives_one_agency_away(published):
         hidden = volumes_[column + "_status"].str.startswith("suppressed")
         per_group = hidden.groupby([volumes_["period"], volumes_["period_start"], volumes_["geography"]]).sum()
         assert not (per_group == 1).any(), column
+
+
+def test_no_month_gives_one_of_its_days_away(published):
+    volumes_ = published["kpi_transaction_volumes"]
+    month = pd.to_datetime(volumes_["period_start"]).dt.strftime("%Y-%m")
+    for column in ("received_total", "received_online", "completed", "completed_paid_online"):
+        hidden = volumes_[column + "_status"].str.startswith("suppressed")
+        per_group = hidden.groupby([volumes_["geography"], volumes_["agency_code"], month]).sum()
+        assert not (per_group == 1).any(), column

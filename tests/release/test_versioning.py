@@ -105,3 +105,29 @@ def test_withdrawal_switches_latest_back_and_numbers_are_not_reused(workspace):
     sql(workspace, f"update kpi_processed_records set stopped = stopped + 1 where {where}")
     again = publish(workspace, hours=2)
     assert again.version == "1.0.2"
+
+
+def test_a_release_failing_its_checks_is_not_published(workspace):
+    import pytest
+
+    from pipelines.lib.release.build import ReleaseCheckFailed
+
+    publish(workspace)
+    before = (workspace.open_dir / "releases.json").read_bytes()
+    sql(workspace, "create table agencies_copy as select * from dim_agencies; drop table dim_agencies")
+    sql(workspace, "create or replace view dim_agencies as select * replace "
+                   "(case when agency_level = 'ministry' then name_vi || ' (lien he: nguyen.van.a@example.com)' else name_vi end as name_vi) "
+                   "from agencies_copy")
+    with pytest.raises(ReleaseCheckFailed, match="agencies.name_vi: a value looks like a e-mail"):
+        publish(workspace, hours=1)
+    assert (workspace.open_dir / "latest").resolve().name == "1.0.0"
+    assert (workspace.open_dir / "releases.json").read_bytes() == before
+    assert sorted(p.name for p in (workspace.open_dir / "releases").iterdir()) == ["1.0.0"]
+
+
+def test_version_numbers():
+    from pipelines.lib.release.versioning import bump
+
+    assert bump(None, "patch") == "1.0.0"
+    assert [bump("1.4.2", level) for level in ("major", "minor", "patch")] == ["2.0.0", "1.5.0", "1.4.3"]
+    assert bump("1.9.0", "minor") == "1.10.0"

@@ -125,34 +125,28 @@ def suppress(frames: dict[str, pd.DataFrame], keys: dict[str, list[str]], thresh
         groups.setdefault(tuple(keys[name]), []).append(name)
     for key, names in groups.items():
         roles = {name: classify(frames[name], list(key)) for name in names}
-        wide, context = _wide({n: frames[n] for n in names}, list(key), roles)
+        wide = _wide({n: frames[n] for n in names}, list(key), roles)
         counts = list(dict.fromkeys(c for n in names for c, r in roles[n].items() if r == "count"))
         status = pd.DataFrame("", index=wide.index, columns=wide.columns, dtype=object)
         small = wide[counts].gt(0) & wide[counts].lt(threshold)
         status[counts] = status[counts].mask(small, SMALL)
-        _secondary(wide, status, counts, _relations(wide, context, counts, lineage or {}))
+        status = _secondary(wide, status, counts, _relations(wide, counts, lineage or {}))
         for name in names:
             out[name] = _apply(frames[name], list(key), roles[name], wide, status)
     return out
 
 
-def _wide(frames: dict[str, pd.DataFrame], key: list[str], roles) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every numeric column of the group, one per name, indexed by the key; and the text context."""
-    wide, context = None, None
+def _wide(frames: dict[str, pd.DataFrame], key: list[str], roles) -> pd.DataFrame:
+    """Every numeric column of the group, one per name, indexed by the key."""
+    wide = None
     for name, frame in frames.items():
-        indexed = frame.set_index(key)
-        part = indexed[[c for c in roles[name]]].astype("float64")
-        text = indexed[[c for c in indexed.columns if c not in roles[name]]]
-        if wide is None:
-            wide, context = part, text
-            continue
-        wide = wide.combine_first(part)
-        context = context.combine_first(text)
-    return wide, context.reindex(wide.index)
+        part = frame.set_index(key)[list(roles[name])].astype("float64")
+        wide = part if wide is None else wide.combine_first(part)
+    return wide
 
 
-def _relations(wide: pd.DataFrame, context: pd.DataFrame, counts: list[str], lineage: dict[str, str]) -> list[tuple[pd.Series, pd.Series, list[str]]]:
-    """Cross-row totals: (group id per row, is-total per row, columns where the sum holds)."""
+def _relations(wide: pd.DataFrame, counts: list[str], lineage: dict[str, str]) -> list[tuple[np.ndarray, np.ndarray, list[str]]]:
+    """Cross-row totals: (group code per row, -1 outside; is-total per row; columns where the sum holds)."""
     index = wide.index.to_frame(index=False)
     found = []
 
@@ -166,29 +160,38 @@ def _relations(wide: pd.DataFrame, context: pd.DataFrame, counts: list[str], lin
         sums = wide[counts].mul(sign, axis=0)[valid].groupby(group[valid]).sum(min_count=1)
         holding = [c for c in counts if (sums[c].fillna(0) == 0).all()]
         if holding:
-            found.append((group.where(valid), total & valid, holding))
+            codes, _ = pd.factorize(group.where(valid))
+            found.append((codes, (total & valid).to_numpy(), holding))
 
     others = [c for c in index.columns if c != "agency_code"]
     if "agency_code" in index and others and (index["agency_code"] == NATIONAL_CODE).any():
-        add(index[others].astype(str).agg("|".join, axis=1), index["agency_code"] == NATIONAL_CODE)
+        add(_tag(index, others), index["agency_code"] == NATIONAL_CODE)
     if {"period", "period_start", "geography", "agency_code"} <= set(index.columns):
         starts = pd.to_datetime(index["period_start"])
         month_start = starts.dt.to_period("M").dt.start_time
         rest = [c for c in index.columns if c not in ("period", "period_start")]
         day_or_month = index["period"].isin(["day", "month"])
-        tag = index[rest].astype(str).agg("|".join, axis=1) + "|" + month_start.astype(str)
+        tag = _tag(index, rest) + "|" + month_start.astype(str)
         add(tag.where(day_or_month), index["period"] == "month")
         if lineage:
             as_is = index["agency_code"].map(lambda c: lineage.get(c, c))
             geo_rest = [c for c in index.columns if c not in ("geography", "agency_code")]
-            base = index[geo_rest].astype(str).agg("|".join, axis=1)
+            base = _tag(index, geo_rest)
             total = (index["geography"] == "as_is") & (index["agency_code"] != NATIONAL_CODE)
             part = (index["geography"] == "as_was") & (index["agency_code"] != NATIONAL_CODE)
             add((base + "|" + as_is).where(total | part), total)
     return found
 
 
-def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], relations) -> None:
+def _tag(index: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One text label per row from several key columns (vectorised)."""
+    tag = index[columns[0]].astype(str)
+    for column in columns[1:]:
+        tag = tag + "|" + index[column].astype(str)
+    return tag
+
+
+def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], relations) -> pd.DataFrame:
     """Hide companions until no hidden cell is given away by a row identity or a total."""
     columns = list(wide.columns)
     equations = [(t, parts) for t, parts in EQUATIONS if t in counts and all(p in counts for p in parts)]
@@ -198,10 +201,10 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
         for part in parts:
             matrix[row, columns.index(part)] = -1
     values = wide.to_numpy()
+    state = status.to_numpy(copy=True)
     changed = True
     while changed:
         changed = False
-        state = status.to_numpy()
         for i in np.flatnonzero((state != "").any(axis=1)):
             mask = state[i] != ""
             while determined := _determined(matrix.tobytes(), matrix.shape, tuple(mask)):
@@ -209,27 +212,27 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
                 mask[chosen] = True
                 state[i, chosen] = SECONDARY
                 changed = True
-        status.loc[:, :] = state
-        for group, total, holding in relations:
+        for codes, total, holding in relations:
             for column in holding:
-                chosen = _protect_totals(wide[column], status[column], group, total)
-                status.loc[chosen, column] = SECONDARY  # copy-on-write: assign on the frame itself
+                j = columns.index(column)
+                chosen = _protect_totals(values[:, j], state[:, j] != "", codes, total)
+                state[chosen, j] = SECONDARY
                 changed |= len(chosen) > 0
+    return pd.DataFrame(state, index=status.index, columns=status.columns)
 
 
-def _protect_totals(values: pd.Series, status: pd.Series, group: pd.Series, total: pd.Series) -> pd.Index:
-    """In each group with exactly one hidden cell, the smallest non-zero visible part to hide."""
-    member = group.notna()
-    hidden = (status != "") & member
-    exposed = hidden.groupby(group).transform("sum").eq(1) & member
-    if not exposed.any():
-        return exposed.index[:0]
-    candidates = exposed & ~hidden & values.notna()
-    ranked = pd.DataFrame({
-        "group": group[candidates], "zero": values[candidates].eq(0), "total": total[candidates],
-        "value": values[candidates],
-    }).sort_values(["zero", "total", "value"], kind="stable")
-    return ranked.groupby("group").head(1).index
+def _protect_totals(values: np.ndarray, hidden: np.ndarray, codes: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """Rows to hide: in each group (code ≥ 0) with exactly one hidden cell, its smallest
+    non-zero visible part (a zero or the total only when nothing else is left)."""
+    member = codes >= 0
+    if not member.any():
+        return np.flatnonzero(member)
+    per_group = np.bincount(codes[member], weights=hidden[member], minlength=codes.max() + 1)
+    exposed = member & (per_group[np.where(member, codes, 0)] == 1)
+    candidates = np.flatnonzero(exposed & ~hidden & ~np.isnan(values))
+    ranked = candidates[np.lexsort((values[candidates], total[candidates], values[candidates] == 0))]
+    _, first = np.unique(codes[ranked], return_index=True)
+    return ranked[first]
 
 
 @lru_cache(maxsize=4096)
