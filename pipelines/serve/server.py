@@ -14,7 +14,6 @@ files' SHA-256, with Last-Modified, conditional requests and single byte ranges.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from email.utils import formatdate, parsedate_to_datetime

@@ -11,6 +11,7 @@ Running it again on the same warehouse makes no new release.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ import pyarrow.parquet as pq
 
 from pipelines.lib.landing import sha256_of
 from pipelines.lib.release import changelog, checksums, datapackage, dcat, metadata, revisions, versioning
-from pipelines.lib.release.formats import CSV, FORMATS, PARQUET, to_arrow, write_formats
+from pipelines.lib.release.formats import FORMATS, PARQUET, to_arrow, write_formats
 from pipelines.lib.release.suppression import STATUS_LABELS, suppress, threshold_from_env
 from pipelines.lib.release.tables import Table, data_as_of, load_tables, period_covered, to_frame
 from pipelines.settings import TIMEZONE
@@ -93,34 +94,36 @@ def lineage(tables: list[Table]) -> dict[str, str]:
     return result
 
 
-def previous_tables(folder: Path | None) -> dict[str, pd.DataFrame]:
+def previous_tables(folder: Path | None) -> dict[str, pa.Table]:
+    """The tables of a release, read back from its Parquet files."""
     if folder is None:
         return {}
-    return {p.name.removesuffix(PARQUET.suffix): to_frame(pq.read_table(p)) for p in folder.glob(f"*{PARQUET.suffix}")}
+    return {p.name.removesuffix(PARQUET.suffix): pq.read_table(p) for p in folder.glob(f"*{PARQUET.suffix}")}
 
 
-def compare(candidate: Candidate, old: dict[str, pd.DataFrame], old_package: dict | None) -> tuple[versioning.Change, list[changelog.TableChange], dict[str, pd.DataFrame]]:
+def signature(schema: pa.Schema) -> list[tuple[str, str]]:
+    """Columns and types, revision flags aside: what a major version protects."""
+    return [(f.name, str(f.type)) for f in schema if f.name not in revisions.FLAG_COLUMNS]
+
+
+def compare(candidate: Candidate, old: dict[str, pa.Table], old_package: dict | None) -> tuple[versioning.Change, list[changelog.TableChange], dict[str, pd.DataFrame]]:
     """What changed since the previous release, and each table with its revision flags."""
     flagged, changes = {}, []
     schema_changed = old_package is None or {t.name for t in candidate.tables} != set(old)
     figures = False
     for table in candidate.tables:
-        previous = old.get(table.name)
+        old_table = old.get(table.name)
+        previous = revisions.content(to_frame(old_table)) if old_table is not None else None
         flagged[table.name] = revisions.flag(table.frame, previous, table.primary_key)
         change = changelog.TableChange(table.name, new_table=previous is None)
         if previous is None:
             change.added_rows = len(table.frame)
             changes.append(change)
             continue
-        previous = revisions.content(previous)
-        new_types = to_arrow(table.frame, table.arrow_schema).schema
-        old_types = pa.Schema.from_pandas(previous, preserve_index=False)
         change.added_columns = [c for c in table.frame.columns if c not in previous.columns]
         change.removed_columns = [c for c in previous.columns if c not in table.frame.columns]
-        types_differ = any(
-            str(new_types.field(c).type) != str(old_types.field(c).type) for c in table.frame.columns if c in previous.columns
-        ) and list(table.frame.columns) != list(previous.columns)
-        schema_changed |= bool(change.added_columns or change.removed_columns) or list(table.frame.columns) != list(previous.columns) or types_differ
+        new_signature = signature(to_arrow(table.frame, table.arrow_schema).schema)
+        schema_changed |= new_signature != signature(old_table.schema)
         key = table.primary_key
         new_keys = pd.MultiIndex.from_frame(table.frame[key].astype("string"))
         old_keys = pd.MultiIndex.from_frame(previous[key].astype("string")) if all(k in previous for k in key) else new_keys[:0]
@@ -131,8 +134,8 @@ def compare(candidate: Candidate, old: dict[str, pd.DataFrame], old_package: dic
         change.revised_columns = {c for cols in flagged[table.name].loc[revised, revisions.REVISED_COLUMNS] for c in cols.split(";")}
         figures |= bool(change.added_rows or change.removed_rows or change.revised_rows)
         changes.append(change)
-    old_names = {t.name for t in candidate.tables}
-    changes += [changelog.TableChange(name, dropped_table=True) for name in old if name not in old_names]
+    new_names = {t.name for t in candidate.tables}
+    changes += [changelog.TableChange(name, dropped_table=True) for name in old if name not in new_names]
     period_extended = old_package is not None and (
         candidate.period[0].isoformat() < old_package["period"]["start"] or candidate.period[1].isoformat() > old_package["period"]["end"]
     )
@@ -141,8 +144,7 @@ def compare(candidate: Candidate, old: dict[str, pd.DataFrame], old_package: dic
 
 
 def fingerprint(docs: dict) -> str:
-    import hashlib
-
+    """A digest of the tables' and columns' descriptions: a change to them is a patch."""
     return hashlib.sha256(json.dumps(docs, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -199,6 +201,15 @@ def publish_release(warehouse: Path, open_dir: Path, manifest_path: Path, *, now
         return Outcome(version, True, level, final, rows)
 
 
+def download(resource: dict, file_type: str) -> dict:
+    """A file as the DCAT catalogue lists it, from its Frictionless resource."""
+    return {
+        "name": resource["path"], "title": resource["title"], "description": resource["description"],
+        "mediatype": resource["mediatype"], "eu_file_type": file_type, "bytes": resource["bytes"],
+        "sha256": resource["hash"].removeprefix("sha256:"),
+    }
+
+
 def write_release(folder: Path, version: str, previous: str | None, level: str, candidate: Candidate,
                   flagged: dict[str, pd.DataFrame], changes, docs_changed: bool, threshold: int, now: datetime) -> dict:
     """Write every file of the release into `folder`, then check it; raises if a check fails."""
@@ -213,7 +224,7 @@ def write_release(folder: Path, version: str, previous: str | None, level: str, 
         "next_expected_release": (candidate.data_as_of + timedelta(days=1)).date().isoformat(),
     }
     names = {t.name for t in candidate.tables}
-    resources, exported = [], {}
+    resources, files, exported = [], [], {}
     for table in candidate.tables:
         arrow = to_arrow(flagged[table.name], table.arrow_schema)
         paths = write_formats(arrow, folder, table.name)
@@ -221,6 +232,7 @@ def write_release(folder: Path, version: str, previous: str | None, level: str, 
         schema = datapackage.table_schema(arrow.schema, table.column_docs, table.primary_key, table.name, names)
         for fmt in FORMATS:
             resources.append(datapackage.resource(table.name, fmt, paths[fmt], schema, table.description, arrow.num_rows))
+            files.append(download(resources[-1], fmt.eu_file_type))
     extra = {
         "period": {"start": dates["period_start"].isoformat(), "end": dates["period_end"].isoformat()},
         "dataAsOf": dates["data_as_of"],
@@ -235,15 +247,6 @@ def write_release(folder: Path, version: str, previous: str | None, level: str, 
     package = datapackage.descriptor(version, resources, {"published": dates["published"]}, extra)
     package_file = folder / "datapackage.json"
     package_file.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
-    fmt_of = {fmt.suffix: fmt for fmt in FORMATS}
-    files = [
-        {
-            "name": r["path"], "title": r["title"], "description": r["description"], "mediatype": r["mediatype"],
-            "eu_file_type": next(f for s, f in fmt_of.items() if r["path"].endswith(s) and (s != CSV.suffix or not r["path"].endswith(".excel.csv"))).eu_file_type,
-            "bytes": r["bytes"], "sha256": r["hash"].removeprefix("sha256:"),
-        }
-        for r in resources
-    ]
     files.append({"name": package_file.name, "title": "datapackage.json (Frictionless Data Package v2)", "description": "",
                   "mediatype": "application/json", "eu_file_type": "JSON", "bytes": package_file.stat().st_size, "sha256": sha256_of(package_file)})
     (folder / "dcat.jsonld").write_text(dcat.to_jsonld(dcat.catalogue(version, previous, dates, files)), encoding="utf-8")
