@@ -1,0 +1,206 @@
+"""Turn a bench run into figures: medians, same-run ratios, the goals, a Markdown table and a chart."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+STAGES = ("ingest", "validate", "transform", "publish")
+MIB_2GIB = 2048
+
+
+def brief(result: dict) -> str:
+    """One line of what a step did, for the console."""
+    keys = ("versions", "received", "runs", "failed", "agencies", "agency_days", "differing_agencies", "step_seconds",
+            "model_seconds")
+    return " ".join(f"{k}={len(result[k]) if isinstance(result[k], list) else result[k]}" for k in keys if k in result)
+
+
+def _median(values: list[float]) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.median(values), 3) if values else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def run_figures(steps: dict, workers: int) -> dict:
+    """The figures of one run of one scale; every ratio is of two steps of that same run."""
+    seconds = {name: step["seconds"] for name, step in steps.items()}
+    pipeline = sum(seconds[s] for s in STAGES)
+    floor = seconds["floor_fetch"] + seconds["floor_query"]
+    ingest, validate = steps["ingest"], steps["validate"]
+    versions = ingest["result"]["versions"]
+    runs = ingest["result"]["runs"]
+    return {
+        "versions": versions,
+        "received": ingest["result"]["received"],
+        "end_to_end_seconds": round(pipeline, 3),
+        "end_to_end_peak_rss_mb": max(steps[s]["peak_rss_mb"] for s in STAGES),
+        "versions_per_second": round(versions / pipeline),
+        "ingest_versions_per_second": round(versions / seconds["ingest"]),
+        "floor_seconds": round(floor, 3),
+        "pipeline_over_floor": _ratio(pipeline, floor),
+        "ingest_over_floor_fetch": _ratio(seconds["ingest"], seconds["floor_fetch"]),
+        "transform_publish_over_floor_query": _ratio(seconds["transform"] + seconds["publish"], seconds["floor_query"]),
+        "ingest_over_peer": _ratio(seconds["ingest"], seconds.get("peer")),
+        # Worker time not spent in the runs' steps: Dagster's run machinery and the workers' start.
+        "orchestration_seconds_per_agency_day": round(
+            (seconds["ingest"] + seconds["validate"]) * workers / runs
+            - (ingest["result"]["step_seconds"] + validate["result"]["step_seconds"]) / runs, 3),
+        "dbt_model_seconds": steps["transform"]["result"].get("model_seconds"),
+        "floor_agrees": not steps["floor_query"]["result"]["differing_agencies"],
+    }
+
+
+def scale_summary(scale: dict, workers: int) -> dict:
+    """Medians over the runs of a scale: of each step's time and memory, and of each run's figures."""
+    runs = scale["runs"]
+    steps = {name: {"seconds": _median([r[name]["seconds"] for r in runs]),
+                    "peak_rss_mb": _median([r[name]["peak_rss_mb"] for r in runs]),
+                    "cpu_seconds": _median([r[name]["cpu_seconds"] for r in runs])}
+             for name in runs[0]}
+    per_run = [run_figures(r, workers) for r in runs]
+    figures = {key: (all(f[key] for f in per_run) if isinstance(per_run[0][key], bool)
+                     else _median([f[key] for f in per_run])) for key in per_run[0]}
+    return {"scale": scale["scale"], "runs": len(runs), "steps": steps, "figures": figures}
+
+
+def incremental_summary(entry: dict) -> dict:
+    runs = {r["history_days"]: r for r in entry["runs"]}
+    base = runs[1]["daily_run_seconds"]
+    ratios = {days: _ratio(r["daily_run_seconds"], base) for days, r in runs.items() if days != 1}
+    return {"scale": entry["scale"], "agencies": len(entry["agencies"]), "runs": entry["runs"], "ratios": ratios}
+
+
+def goals(summaries: list[dict], incremental: list[dict]) -> list[dict]:
+    """The issue's figures to chase, at the largest scale measured: reported, never asserted."""
+    if not summaries:
+        return []
+    top = max(summaries, key=lambda s: s["scale"])
+    f, scale = top["figures"], top["scale"]
+    rows = [
+        (f"one day end to end at scale {scale}", "< 120 s", f["end_to_end_seconds"], f["end_to_end_seconds"] < 120),
+        (f"pipeline / floor at scale {scale}", "<= 3", f["pipeline_over_floor"], f["pipeline_over_floor"] <= 3),
+        (f"peak memory at scale {scale} (MiB)", f"< {MIB_2GIB}", f["end_to_end_peak_rss_mb"],
+         f["end_to_end_peak_rss_mb"] < MIB_2GIB),
+    ]
+    if f["ingest_over_peer"] is not None:
+        rows.append((f"ingest ours / peer at scale {scale}", "<= 1", f["ingest_over_peer"], f["ingest_over_peer"] <= 1))
+    for entry in incremental:
+        for days, ratio in entry["ratios"].items():
+            rows.append((f"daily run after {days} / after 1 day of history, scale {entry['scale']}", "<= 1.2",
+                         ratio, ratio <= 1.2))
+    return [{"goal": g, "target": t, "value": v, "met": m} for g, t, v, m in rows]
+
+
+def markdown(results: dict, summaries: list[dict], incremental: list[dict], goal_rows: list[dict]) -> str:
+    lines = [
+        f"# Bench run {results['started']}",
+        "",
+        f"Day {results['day']} (one day's window: every dossier version updated that day), seed {results['seed']}, "
+        f"{results['workers']} workers, {results['machine']['cpus']} CPUs, commit {results['machine']['commit']}; "
+        f"load average {results['load_average_start'][0]:.1f} at start, {results['load_average_end'][0]:.1f} at end; "
+        f"{results['seconds'] / 60:.1f} min in all. Medians over the runs of each scale; ratios are taken within a "
+        "run, then their median.",
+        "",
+        "## Goals",
+        "",
+        "| goal | target | measured | met |",
+        "|---|---|---|---|",
+        *[f"| {g['goal']} | {g['target']} | {g['value']} | {'yes' if g['met'] else 'no'} |" for g in goal_rows],
+        "",
+    ]
+    for s in summaries:
+        f = s["figures"]
+        lines += [
+            f"## Scale {s['scale']} ({s['runs']} run{'s' if s['runs'] > 1 else ''})",
+            "",
+            f"{f['versions']:,} dossier versions in the day's window ({f['received']:,} dossiers received that day). "
+            f"End to end {f['end_to_end_seconds']} s = {f['versions_per_second']:,} versions/s; "
+            f"pipeline / floor {f['pipeline_over_floor']}; ingest / floor fetch {f['ingest_over_floor_fetch']}; "
+            f"ingest ours / peer {f['ingest_over_peer']}; Dagster and worker start-up "
+            f"{f['orchestration_seconds_per_agency_day']} s per agency-day; dbt's models {f['dbt_model_seconds']} s "
+            f"of the transform; floor figures equal the pipeline's: "
+            f"{'yes' if f['floor_agrees'] else 'NO'}.",
+            "",
+            "| step | seconds | peak MiB | CPU s | versions/s |",
+            "|---|---|---|---|---|",
+        ]
+        for name, step in s["steps"].items():
+            rate = f"{f['versions'] / step['seconds']:,.0f}" if name in STAGES + ("floor_fetch", "peer") else ""
+            lines.append(f"| {name} | {step['seconds']} | {step['peak_rss_mb']:.0f} | {step['cpu_seconds']} | {rate} |")
+        lines += [f"| **end to end** (the four stages) | {f['end_to_end_seconds']} | {f['end_to_end_peak_rss_mb']:.0f} "
+                  f"| | {f['versions_per_second']:,} |", ""]
+    for entry in incremental:
+        lines += [
+            f"## Incremental, scale {entry['scale']} ({entry['agencies']} agencies)",
+            "",
+            "| history (days) | versions landed | backfill build s | daily run s | of which models s | peak MiB "
+            "| ratio to 1 day | slowest models (s) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in entry["runs"]:
+            ratio = entry["ratios"].get(r["history_days"], 1.0)
+            slowest = ", ".join(f"{k} {v}" for k, v in (r["daily_run_slowest_models"] or {}).items())
+            lines.append(f"| {r['history_days']} | {r['history_versions']:,} | {r['backfill_build_seconds']} | "
+                         f"{r['daily_run_seconds']} | {r['daily_run_model_seconds']} | {r['daily_run_peak_rss_mb']:.0f} "
+                         f"| {ratio} | {slowest} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def chart(summaries: list[dict], incremental: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (time_ax, mem_ax, inc_ax) = plt.subplots(1, 3, figsize=(13, 4.2))
+    labels = [str(s["scale"]) for s in summaries]
+    x = range(len(summaries))
+    bottom = [0.0] * len(summaries)
+    for stage in STAGES:
+        heights = [s["steps"][stage]["seconds"] for s in summaries]
+        time_ax.bar([i - 0.27 for i in x], heights, 0.26, bottom=bottom, label=stage)
+        bottom = [b + h for b, h in zip(bottom, heights)]
+    time_ax.bar([i for i in x], [s["figures"]["floor_seconds"] for s in summaries], 0.26, label="floor", color="grey")
+    time_ax.bar([i + 0.27 for i in x], [s["steps"].get("peer", {}).get("seconds", 0) for s in summaries], 0.26,
+                label="peer (dlt, ingest only)", color="black")
+    time_ax.set(xticks=list(x), xticklabels=labels, xlabel="scale", ylabel="seconds", yscale="log",
+                title="One day: pipeline stages, floor, peer")
+    time_ax.legend(fontsize=7)
+    for offset, stage in enumerate(STAGES):
+        mem_ax.bar([i + (offset - 1.5) * 0.2 for i in x], [s["steps"][stage]["peak_rss_mb"] for s in summaries],
+                   0.2, label=stage)
+    mem_ax.axhline(MIB_2GIB, color="red", linestyle="--", linewidth=1, label="2 GiB")
+    mem_ax.set(xticks=list(x), xticklabels=labels, xlabel="scale", ylabel="peak MiB (process tree)",
+               title="Peak memory per stage")
+    mem_ax.legend(fontsize=7)
+    for entry in incremental:
+        runs = entry["runs"]
+        inc_ax.plot([r["history_days"] for r in runs], [r["daily_run_seconds"] for r in runs], marker="o",
+                    label=f"scale {entry['scale']}, {entry['agencies']} agencies")
+    inc_ax.set(xscale="log", xlabel="days of history", ylabel="daily run (dbt build) s",
+               title="Incremental cost")
+    inc_ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=72)
+    plt.close(fig)
+
+
+def write(results: dict, out: Path) -> tuple[Path, Path, Path]:
+    """bench/results/<timestamp>.json, .md and .png."""
+    summaries = [scale_summary(s, results["workers"]) for s in results["scales"]]
+    incremental = [incremental_summary(e) for e in results["incremental"]]
+    goal_rows = goals(summaries, incremental)
+    results = {**results, "summary": summaries, "incremental_summary": incremental, "goals": goal_rows}
+    out.mkdir(parents=True, exist_ok=True)
+    stem = results["started"][:19].replace(":", "").replace("-", "")
+    paths = (out / f"{stem}.json", out / f"{stem}.md", out / f"{stem}.png")
+    paths[0].write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    paths[1].write_text(markdown(results, summaries, incremental, goal_rows), encoding="utf-8")
+    chart(summaries, incremental, paths[2])
+    return paths
