@@ -58,10 +58,10 @@ def run_figures(steps: dict, workers: int) -> dict:
 def scale_summary(scale: dict, workers: int) -> dict:
     """Medians over the runs of a scale: of each step's time and memory, and of each run's figures."""
     runs = scale["runs"]
-    steps = {name: {"seconds": _median([r[name]["seconds"] for r in runs]),
-                    "peak_rss_mb": _median([r[name]["peak_rss_mb"] for r in runs]),
-                    "cpu_seconds": _median([r[name]["cpu_seconds"] for r in runs])}
-             for name in runs[0]}
+    names = dict.fromkeys(name for r in runs for name in r)  # a failed peer is missing from its run
+    steps = {name: {key: _median([r[name][key] for r in runs if name in r])
+                    for key in ("seconds", "peak_rss_mb", "cpu_seconds")}
+             for name in names}
     per_run = [run_figures(r, workers) for r in runs]
     figures = {key: (all(f[key] for f in per_run) if isinstance(per_run[0][key], bool)
                      else _median([f[key] for f in per_run])) for key in per_run[0]}
@@ -193,7 +193,7 @@ def chart(summaries: list[dict], incremental: list[dict], path: Path) -> None:
 
 def write(results: dict, out: Path) -> tuple[Path, Path, Path]:
     """bench/results/<timestamp>.json, .md and .png."""
-    summaries = [scale_summary(s, results["workers"]) for s in results["scales"]]
+    summaries = [scale_summary(s, results["workers"]) for s in sorted(results["scales"], key=lambda s: s["scale"])]
     incremental = [incremental_summary(e) for e in results["incremental"]]
     goal_rows = goals(summaries, incremental)
     results = {**results, "summary": summaries, "incremental_summary": incremental, "goals": goal_rows}
