@@ -61,13 +61,25 @@ function facts(pkg, release) {
   }
 }
 
+function statusLegend(pkg) {
+  const box = document.getElementById("status-codes");
+  box.append(el("h2", {}, ...both("Ô trống và cột trạng thái", "Blank cells and status columns")));
+  box.append(el("p", {}, `Mỗi cột có thể để trống có cột <tên>_status bên cạnh; ô bị ẩn khi tính từ ít hơn ${pkg.suppression.threshold} hồ sơ. `,
+    el("span", { class: "en" }, `Every column that can be blank has a <name>_status column beside it; a cell is suppressed when derived from fewer than ${pkg.suppression.threshold} dossiers.`)));
+  const list = el("dl", { class: "facts" });
+  for (const [code, label] of Object.entries(pkg.suppression.statusCodes)) {
+    list.append(el("dt", {}, el("code", {}, code)), el("dd", {}, `${label.vi} — `, el("span", { class: "en" }, label.en)));
+  }
+  box.append(list);
+}
+
 function dictionary(schema) {
   const table = el("table");
   table.append(el("thead", {}, el("tr", {}, el("th", {}, ...both("Cột", "Column")), el("th", {}, ...both("Kiểu", "Type")), el("th", {}, ...both("Mô tả", "Description")))));
   const body = el("tbody");
   for (const field of schema.fields) {
     let text = field.description || "";
-    if (field.categories) text += " " + field.categories.map((c) => `${c.value} = ${c.label}`).join("; ");
+    if (field.categories) text = `Trạng thái / status of ${field.name.replace(/_status$/, "")}: ${field.categories.map((c) => c.value).join(", ")} (xem / see “Ô trống”).`;
     const key = (schema.primaryKey || []).includes(field.name) ? " (khóa / key)" : "";
     body.append(el("tr", {}, el("td", {}, el("code", {}, field.name)), el("td", {}, field.type + key), el("td", {}, text)));
   }
@@ -188,6 +200,7 @@ async function main() {
   const current = index.releases.find((r) => r.version === index.current);
   document.getElementById("description").textContent = pkg.description.split("\n\n").join(" — ");
   facts(pkg, current);
+  statusLegend(pkg);
   const links = document.getElementById("package-links");
   for (const [file, label] of [["datapackage.json", "datapackage.json"], ["dcat.jsonld", "DCAT-AP (JSON-LD)"], ["CHANGELOG.md", "CHANGELOG.md"], ["SHA256SUMS", "SHA256SUMS"]]) {
     links.append(el("a", { href: `/latest/${file}` }, label));
