@@ -134,7 +134,11 @@ def agency_freshness(
     }
 
 
-def kpi_table_freshness(table: KpiTable, now: datetime, late_after: timedelta) -> dict:
+def kpi_table_freshness(table: KpiTable, now: datetime, late_after: timedelta, last_validated: date | None) -> dict:
+    """A KPI table's row; a period that is still open (this month) is as of the last validated day."""
+    as_of = table.data_as_of
+    if as_of is not None and last_validated is not None:
+        as_of = min(as_of, last_validated)
     if table.last_updated is None:
         status, late_since = "missing", None
     else:
@@ -144,7 +148,7 @@ def kpi_table_freshness(table: KpiTable, now: datetime, late_after: timedelta) -
         "table": table.name,
         "status": status,
         "last_updated": _iso(table.last_updated),
-        "data_as_of": _iso(table.data_as_of),
+        "data_as_of": _iso(as_of),
         "late_since": _iso(late_since) if status == "late" else None,
     }
 
@@ -179,7 +183,8 @@ def build_report(
         agency_freshness(a, by_agency.get(a["agency_code"], []), window, now, thresholds.agency_late_after, holidays)
         for a in sorted(current, key=lambda a: a["agency_code"])
     ]
-    kpis = [kpi_table_freshness(t, now, thresholds.kpi_late_after) for t in sorted(tables, key=lambda t: t.name)]
+    last_validated = max((d.day for d in days if d.validated), default=None)
+    kpis = [kpi_table_freshness(t, now, thresholds.kpi_late_after, last_validated) for t in sorted(tables, key=lambda t: t.name)]
     return {
         "generated_at": now.astimezone(TIMEZONE).isoformat(timespec="seconds"),
         "timezone": TIMEZONE_NAME,

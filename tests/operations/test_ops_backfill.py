@@ -1,8 +1,10 @@
-"""A 90-day backfill at small scale for two agencies, one of which the simulator switches off
-three days ago; then what operations see on that instance: the freshness report, the alert,
-the daily schedule and the KPI sensor. The instance is the embedded one (config/dagster.yaml)
-with the tightest pool limits, in a temporary DAGSTER_HOME, so that the backfill's worker
-processes share it."""
+"""A 90-day backfill at small scale, then what operations see on that instance when a second
+agency, pulled for its last few days only, is switched off by the simulator three days ago:
+the freshness report, the alert, the daily schedule and the KPI sensor.
+
+One agency carries the 90 days (each agency-day is a Dagster run with its checks: about two
+seconds each); the instance is the embedded one (config/dagster.yaml) with the tightest pool
+limits, in a temporary DAGSTER_HOME that the backfill's worker processes share."""
 
 from __future__ import annotations
 
@@ -22,12 +24,14 @@ from pipelines.defs.concurrency import apply_pool_limits
 from pipelines.defs.freshness import report_from_instance
 from pipelines.lib import freshness
 from pipelines.lib.backfill import BACKFILL_TAG, backfill, date_range
+from pipelines.runner import ingest
 from pipelines.settings import REPO_ROOT, TIMEZONE
 from tests.helpers import serve
 
 SEED = 20250901
 ON, OFF = "000.00.00.G17", "000.00.00.H80"  # Ministry of Construction, Ho Chi Minh City
 DAYS = 90
+OFF_DAYS = 6  # the switched-off agency is pulled for the last days only
 
 
 @dataclass
@@ -72,7 +76,9 @@ def backfilled(tmp_path_factory):
                 # The tightest limits: in-process runs must not wait on them (granularity: run).
                 apply_pool_limits(instance, {"duckdb_writer": 1, "agency_api": 1})
                 progress = io.StringIO()
-                report = backfill(defs, instance, days[0], days[-1], workers=2, out=progress)
+                report = backfill(defs, instance, days[0], days[-1], agencies=[ON], workers=2, out=progress)
+                off_failed = ingest(defs, instance, [(OFF, d) for d in days[-OFF_DAYS:]], workers=2)
+                assert off_failed == []
                 yield Backfilled(instance, tmp / "data", days, off_day, report, progress.getvalue())
         finally:
             server.shutdown()
@@ -81,22 +87,33 @@ def backfilled(tmp_path_factory):
 def test_the_backfill_ingests_every_agency_day_then_builds_the_kpis_once(backfilled):
     report, days = backfilled.report, backfilled.days
     assert report.failed == [] and report.kpi_ok
-    assert report.partitions == 2 * DAYS
-    validated = sorted((backfilled.data / "validated" / "partitions").glob("date=*/agency=*/partition.parquet"))
-    assert len(validated) == 2 * DAYS
-    assert f"{2 * DAYS}/{2 * DAYS}" in backfilled.progress  # the progress bar reached the end
+    assert report.partitions == DAYS
+    validated = sorted((backfilled.data / "validated" / "partitions").glob(f"date=*/agency={ON}/partition.parquet"))
+    assert [p.parent.parent.name for p in validated] == [f"date={d}" for d in days]
+    assert f"{DAYS}/{DAYS}" in backfilled.progress  # the progress bar reached the end
     kpi_runs = backfilled.instance.get_runs(filters=dg.RunsFilter(job_name="kpi_job"))
     assert [r.tags.get(BACKFILL_TAG) for r in kpi_runs] == [f"{days[0]}/{days[-1]}"]
     ingest_runs = backfilled.instance.get_runs(filters=dg.RunsFilter(job_name="ingest_job"))
-    assert len(ingest_runs) == 2 * DAYS and all(r.status == dg.DagsterRunStatus.SUCCESS for r in ingest_runs)
+    assert len(ingest_runs) == DAYS + OFF_DAYS and all(r.status == dg.DagsterRunStatus.SUCCESS for r in ingest_runs)
+
+
+def test_the_backfill_refuses_an_unknown_agency(backfilled):
+    from pipelines.definitions import defs
+
+    with pytest.raises(ValueError, match="000.00.00.H99"):
+        backfill(defs, backfilled.instance, backfilled.days[-1], backfilled.days[-1], agencies=["000.00.00.H99"],
+                 show_progress=False)
+    with pytest.raises(ValueError, match="before it starts"):
+        date_range(backfilled.days[-1], backfilled.days[0])
 
 
 def test_the_switched_off_agency_sends_nothing_from_its_off_day(backfilled):
     manifests = pq.read_table(backfilled.data / "validated" / "partitions").to_pylist()
     totals = {(m["agency_code"], m["day"]): m["source_total"] for m in manifests}
-    assert all(totals[OFF, d] == 0 for d in backfilled.days if d >= backfilled.off_day)
-    assert sum(totals[OFF, d] for d in backfilled.days if d < backfilled.off_day) > 100
-    assert sum(totals[ON, d] for d in backfilled.days if d >= backfilled.off_day) > 0
+    off_days = backfilled.days[-OFF_DAYS:]
+    assert all(totals[OFF, d] == 0 for d in off_days if d >= backfilled.off_day)
+    assert sum(totals[OFF, d] for d in off_days if d < backfilled.off_day) > 0
+    assert sum(totals[ON, d] for d in off_days if d >= backfilled.off_day) > 0
 
 
 def test_in_process_runs_never_waited_for_a_pool(backfilled):
@@ -115,7 +132,10 @@ def test_the_freshness_report_marks_the_switched_off_agency_late_after_its_thres
     late = next(r for r in report["agencies"] if r["agency_code"] == OFF)
     last = date.fromisoformat(late["last_day_received"])
     assert backfilled.off_day - timedelta(days=4) <= last < backfilled.off_day
-    assert late["no_data_since"] == (last + timedelta(days=1)).isoformat() and late["complete"]
+    assert late["no_data_since"] == (last + timedelta(days=1)).isoformat()
+    assert late["last_day_validated"] == backfilled.days[-1].isoformat()
+    # Pulled for its last days only: the earlier days of the window are gaps, named.
+    assert len(late["missing_days"]) == DAYS - OFF_DAYS and not late["complete"]
     on = next(r for r in report["agencies"] if r["agency_code"] == ON)
     assert on["status"] == "on_time" and on["complete"] and on["last_day_validated"] == backfilled.days[-1].isoformat()
     # Just before its threshold the same agency is not late yet.
@@ -125,7 +145,8 @@ def test_the_freshness_report_marks_the_switched_off_agency_late_after_its_thres
     assert earlier["summary"]["late"] == []
     # The KPI tables were just built: fresh, and as of the last day backfilled.
     assert report["kpi_tables"] and all(t["status"] == "fresh" for t in report["kpi_tables"])
-    assert {t["data_as_of"] for t in report["kpi_tables"] if t["table"] != "kpi_scores"} == {backfilled.days[-1].isoformat()}
+    # (monthly rows end with their month: an open month is as of the last validated day)
+    assert {t["data_as_of"] for t in report["kpi_tables"]} == {backfilled.days[-1].isoformat()}
 
 
 def test_the_cli_prints_the_report_and_exits_1_when_an_agency_is_late(backfilled, capsys):

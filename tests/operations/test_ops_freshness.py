@@ -133,14 +133,21 @@ def test_the_report_reads_the_data_directory(data_dir):
     latest.mkdir(parents=True)
     table = pa.table({"agency_code": ["000.00.00.G12"] * 2, "day": [date(2025, 3, 6), date(2025, 3, 7)]})
     pq.write_table(table, latest / "kpi_processed_records.parquet")
+    # A monthly table: March is still open, so it is as of the last validated day, not 31 March.
+    monthly = pa.table({"period": ["month"], "period_start": [date(2025, 3, 1)], "period_end": [date(2025, 3, 31)]})
+    pq.write_table(monthly, latest / "kpi_scores.parquet")
     built = at("2025-03-08T01:10")
     report = freshness_report(at("2025-03-10T09:00"), kpi_updated_at=lambda name: built)
     assert report["summary"]["late"] == ["000.00.00.H01"]
     hanoi = row(report, "000.00.00.H01")
     assert (hanoi["last_day_received"], hanoi["last_day_validated"], hanoi["blocked_days"]) == ("2025-03-04", "2025-03-07", ["2025-03-04"])
     assert row(report, "000.00.00.G12")["name_en"] == "Ministry of Finance"
-    assert report["kpi_tables"] == [{"table": "kpi_processed_records", "status": "late", "data_as_of": "2025-03-07",
-                                     "last_updated": "2025-03-08T01:10:00+07:00", "late_since": "2025-03-09T13:10:00+07:00"}]
+    assert report["kpi_tables"] == [
+        {"table": "kpi_processed_records", "status": "late", "data_as_of": "2025-03-07",
+         "last_updated": "2025-03-08T01:10:00+07:00", "late_since": "2025-03-09T13:10:00+07:00"},
+        {"table": "kpi_scores", "status": "late", "data_as_of": "2025-03-07",
+         "last_updated": "2025-03-08T01:10:00+07:00", "late_since": "2025-03-09T13:10:00+07:00"},
+    ]
     # The JSON the release ships, and the table the CLI prints.
     assert json.loads(json.dumps(report)) == report
     text = freshness.format_report(report)
