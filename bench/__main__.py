@@ -7,7 +7,7 @@ the peer. Small scales are repeated and their medians reported. Then the increme
 the daily dbt run after 1 day of history and after 30 / 365. Results go to bench/results/ as
 JSON, Markdown and a PNG chart; docs/performance.md explains them.
 
-    .venv/bin/python -m bench [--scales 0.01,0.1,1.0] [--repeats 3] [--no-peer] [--incremental "0.01:30,365;0.1:30"]
+    .venv/bin/python -m bench [--scales 0.01,0.1,1.0] [--repeats 3] [--no-peer] [--incremental "0.01:365;0.1:30"]
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="as `make run`")
     parser.add_argument("--day", type=date.fromisoformat, default=None, help="default: a recent working day")
     parser.add_argument("--no-peer", dest="peer", action="store_false")
-    parser.add_argument("--incremental", default="0.01:30,365",
+    parser.add_argument("--incremental", default="0.01:365;0.1:30",
                         help="scale:history days,...;... (the 1-day baseline is implied; '' for none)")
     parser.add_argument("--incremental-share", type=int, default=10,
                         help="every Nth agency is in the incremental runs' history")
@@ -147,29 +147,33 @@ def main(argv: list[str] | None = None) -> int:
     clock = time.perf_counter()
     from pipelines.__main__ import simulator
 
-    # The national day first (the goals are about it); the results are rewritten after every scale,
-    # so an interrupted run still leaves its figures.
+    def save() -> list[Path]:
+        results["seconds"] = round(time.perf_counter() - clock, 1)
+        results["load_average_end"] = os.getloadavg()
+        return report.write(results, args.out)
+
+    # The national day first (the goals are about it). The results are rewritten after every
+    # run, so an interrupted bench still leaves its figures.
     for scale in sorted(set(scales) | set(incremental), reverse=True):
         scale_work = args.work / f"scale-{scale}"
         os.environ["EGOV_DATA_DIR"] = str(scale_work / "simulator")  # where simulator() keeps its port file
         with simulator(SEED, scale, "none") as (base_url, tokens_file):
             source = {"EGOV_SOURCE_URL": base_url, "EGOV_AGENCY_TOKENS_FILE": str(tokens_file)}
-            if scale in scales:
-                repeats = args.repeats if scale < 0.1 else 1
-                runs = []
-                for n in range(repeats):
-                    print(f"scale {scale}, run {n + 1} of {repeats}, day {day}", flush=True)
-                    runs.append(run_scale_once(scale_work / f"run-{n + 1}", source, day, args.workers, args.peer))
-                results["scales"].append({"scale": scale, "runs": runs})
             if scale in incremental:
                 print(f"scale {scale}, incremental: history of {incremental[scale]} days", flush=True)
                 measured = run_incremental(scale_work / "incremental", source, day, args.workers,
                                            incremental[scale], args.incremental_share)
                 results["incremental"].append({"scale": scale, **measured})
+                written = save()
+            if scale in scales:
+                repeats = args.repeats if scale < 0.1 else 1
+                runs = []
+                results["scales"].append({"scale": scale, "runs": runs})
+                for n in range(repeats):
+                    print(f"scale {scale}, run {n + 1} of {repeats}, day {day}", flush=True)
+                    runs.append(run_scale_once(scale_work / f"run-{n + 1}", source, day, args.workers, args.peer))
+                    written = save()
         shutil.rmtree(scale_work, ignore_errors=True)
-        results["seconds"] = round(time.perf_counter() - clock, 1)
-        results["load_average_end"] = os.getloadavg()
-        written = report.write(results, args.out)
     print(f"\nbench finished in {results['seconds'] / 60:.1f} min; " + ", ".join(str(p) for p in written))
     print(written[1].read_text(encoding="utf-8"))
     return 0
