@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import dagster as dg
 import pytest
 
-from tests.helpers import serve
+from tests.helpers import run_graph
 
 FIRST_DAY = date(2025, 3, 3)  # a Monday and a Tuesday: ordinary working days
 DAYS = [FIRST_DAY, FIRST_DAY + timedelta(days=1)]
@@ -39,25 +38,10 @@ def pipeline_run(tmp_path_factory) -> PipelineRun:
     """The graph for two days × two ministries and three provinces; its kpi_job publishes 1.0.0."""
     from simulator import Simulation
 
-    monkeypatch = pytest.MonkeyPatch()
-    tmp_path = tmp_path_factory.mktemp("release")
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("EGOV_DATA_DIR", str(data))
-    monkeypatch.delenv("EGOV_SUPPRESSION_THRESHOLD", raising=False)
     sim = Simulation(seed=SEED, scale=0.02, faults="none", now=datetime(2025, 3, 5, 6, 0))
     codes = [a["MaDonVi"] for a in sim.agencies() if a["HieuLucDen"] is None or a["HieuLucDen"] >= "2025-03-05"]
     chosen = [c for c in codes if ".G" in c][:2] + [c for c in codes if ".H" in c][:3]
-    server = serve(sim, tmp_path, monkeypatch)
-    try:
-        from pipelines.definitions import defs
-        from pipelines.runner import run_days
-
-        with dg.DagsterInstance.ephemeral() as instance:
-            report = run_days(defs, instance, DAYS, agencies=chosen, progress=lambda _: None)
-    finally:
-        server.shutdown()
-        monkeypatch.undo()
+    data, report = run_graph(sim, tmp_path_factory.mktemp("release"), DAYS, chosen)
     assert report.kpi_ok and not report.failed, report
     return PipelineRun(data, sim, chosen, DAYS)
 
