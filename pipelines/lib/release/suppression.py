@@ -251,9 +251,13 @@ def _determined(matrix_bytes: bytes, shape: tuple[int, int], mask: tuple[bool, .
 def _companion(matrix: np.ndarray, mask: np.ndarray, row: np.ndarray, target: int) -> int:
     """The visible cell to hide beside `target`: one tied to it, non-zero and smallest first,
     preferring one that frees `target` at once."""
-    linked = matrix[matrix[:, target] != 0].any(axis=0)
-    candidates = [j for j in np.flatnonzero(linked & ~mask) if not np.isnan(row[j])]
-    candidates.sort(key=lambda j: (row[j] == 0, row[j]))
+    def visible(columns: np.ndarray) -> list[int]:
+        found = [j for j in np.flatnonzero(columns & ~mask) if not np.isnan(row[j])]
+        return sorted(found, key=lambda j: (row[j] == 0, row[j]))
+
+    # The target's own equations first; when all their cells are hidden, the target is pinned
+    # through other equations, so a visible cell anywhere in the system is the companion.
+    candidates = visible(matrix[matrix[:, target] != 0].any(axis=0)) or visible(matrix.any(axis=0))
     for j in candidates:
         trial = mask.copy()
         trial[j] = True
