@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 
@@ -53,16 +54,18 @@ def _run(job_name: str, partition: tuple[str, str] | None = None) -> dict:
     if _instance is None:
         _open_instance()
     key = agency_day_key(partition[0], date.fromisoformat(partition[1])) if partition else None
+    started = time.perf_counter()
     result = BENCH_DEFS.resolve_job_def(job_name).execute_in_process(
         instance=_instance, partition_key=key, raise_on_error=False, run_config=runner.console_log_level("WARNING"),
     )
+    run_seconds = time.perf_counter() - started
     step_ms = sum(e.event_specific_data.duration_ms for e in result.all_events if e.event_type_value == "STEP_SUCCESS")
     blocked = any(
         e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
         and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
         for e in result.all_events
     )
-    outcome = {"ok": result.success and not blocked, "step_seconds": step_ms / 1000}
+    outcome = {"ok": result.success and not blocked, "step_seconds": step_ms / 1000, "run_seconds": run_seconds}
     # dbt reports each model's own duration: what grows with the data, apart from dbt's fixed cost.
     models = {}
     for event in result.all_events:
@@ -87,7 +90,8 @@ def _run_partitions(job_name: str, partitions: list[tuple[str, date]], workers: 
         ) as pool:
             outcomes = list(pool.map(_run, [job_name] * len(keys), keys))
     failed = [f"{code} {day}" for (code, day), o in zip(keys, outcomes) if not o["ok"]]
-    return {"runs": len(keys), "failed": failed, "step_seconds": round(sum(o["step_seconds"] for o in outcomes), 3)}
+    return {"runs": len(keys), "failed": failed, "step_seconds": round(sum(o["step_seconds"] for o in outcomes), 3),
+            "run_seconds": round(sum(o["run_seconds"] for o in outcomes), 3)}
 
 
 def _partitions(day: str, agencies: list[str] | None) -> list[tuple[str, date]]:
