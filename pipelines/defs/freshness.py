@@ -9,7 +9,9 @@ otherwise). The policy is per asset, not per partition: which agency is late is 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Callable, Sequence
 
 import dagster as dg
@@ -40,6 +42,12 @@ def kpi_updated_at(instance: dg.DagsterInstance) -> Callable[[str], datetime | N
     return lookup
 
 
-def report_from_instance(instance: dg.DagsterInstance, now: datetime | None = None) -> dict:
-    """The freshness report with the KPI tables' build times from `instance`."""
-    return freshness_report(now, kpi_updated_at=kpi_updated_at(instance))
+def report_from_instance(instance: dg.DagsterInstance, now: datetime | None = None, latest: Path | None = None) -> dict:
+    """The freshness report with the KPI tables' build times from `instance` (tables in `latest`,
+    by default the current release)."""
+    return freshness_report(now, kpi_updated_at=kpi_updated_at(instance), latest=latest)
+
+
+def freshness_json(instance: dg.DagsterInstance, release_folder: Path) -> str:
+    """freshness.json for a release being written: the report on that release's tables."""
+    return json.dumps(report_from_instance(instance, latest=release_folder), ensure_ascii=False, indent=2)

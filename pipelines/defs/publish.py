@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from pipelines.defs.freshness import freshness_json
 from pipelines.defs.transform import DBT_PROJECT, kpi_models
 from pipelines.lib.release.build import publish_release
 from pipelines.settings import open_data_dir, warehouse_path
@@ -16,7 +17,8 @@ from pipelines.settings import open_data_dir, warehouse_path
 def open_data_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """A new release in open/releases/<version>/ when the figures changed, and open/latest switched
     to it once every check passed (Frictionless, checksums, formats, personal data)."""
-    outcome = publish_release(warehouse_path(), open_data_dir(), DBT_PROJECT.manifest_path)
+    outcome = publish_release(warehouse_path(), open_data_dir(), DBT_PROJECT.manifest_path,
+                              attachments=lambda folder: {"freshness.json": freshness_json(context.instance, folder)})
     if not outcome.created:
         context.log.info(f"nothing changed since release {outcome.version}: no new release")
     return dg.MaterializeResult(

@@ -7,8 +7,8 @@ publishes twice, and a failed agency-day does not hold the others back (it stays
 KPIs and its check failure is alerted).
 
 The alert sensors announce each incident once: failed blocking checks by the check executions
-already announced, freshness failures (late or missing agencies, late KPI tables, assets failing their freshness
-policy) by the set of incidents open in the cursor.
+already announced, freshness failures (late or missing agencies, late KPI tables, assets
+failing their freshness policy) by the set of incidents open in the cursor.
 """
 
 from __future__ import annotations
@@ -118,11 +118,8 @@ def check_failure_alerts(context: dg.SensorEvaluationContext):
 def asset_freshness_incidents(instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey]) -> dict[str, dict]:
     """Assets whose Dagster freshness policy is failing, as evaluated by the daemon."""
     records = instance.get_freshness_state_records(list(keys))
-    return {
-        f"asset_freshness:{key.to_user_string()}": alerts.asset_freshness_incident(key.to_user_string(), record.freshness_state.value)
-        for key, record in records.items()
-        if record.freshness_state.value == "FAIL"
-    }
+    failing = [key.to_user_string() for key, record in records.items() if record.freshness_state.value == "FAIL"]
+    return {f"asset_freshness:{asset}": alerts.asset_freshness_incident(asset, "FAIL") for asset in failing}
 
 
 @dg.sensor(minimum_interval_seconds=900, default_status=dg.DefaultSensorStatus.RUNNING)

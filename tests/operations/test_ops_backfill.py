@@ -97,6 +97,17 @@ def test_the_backfill_ingests_every_agency_day_then_builds_the_kpis_once(backfil
     assert len(ingest_runs) == DAYS + OFF_DAYS and all(r.status == dg.DagsterRunStatus.SUCCESS for r in ingest_runs)
 
 
+def test_the_release_carries_its_freshness_report(backfilled):
+    """freshness.json in the release the backfill published, covered by its checksums."""
+    latest = backfilled.data / "open" / "latest"
+    report = json.loads((latest / "freshness.json").read_text(encoding="utf-8"))
+    # Written before the second agency was pulled at all: registered, nothing received, so missing.
+    assert [(a["agency_code"], a["status"]) for a in report["agencies"]] == [(ON, "on_time"), (OFF, "missing")]
+    assert {t["table"] for t in report["kpi_tables"]} == {p.stem for p in latest.glob("kpi_*.parquet")}
+    assert {(t["status"], t["data_as_of"]) for t in report["kpi_tables"]} == {("fresh", backfilled.days[-1].isoformat())}
+    assert "  freshness.json" in (latest / "SHA256SUMS").read_text(encoding="utf-8")
+
+
 def test_the_backfill_refuses_an_unknown_agency(backfilled):
     from pipelines.definitions import defs
 

@@ -92,3 +92,21 @@ def test_a_failed_blocking_check_is_announced_once(data_dir, tmp_path, monkeypat
             assert len(webhook.bodies) == announced
     finally:
         server.shutdown()
+
+
+def test_assets_failing_their_freshness_policy_are_incidents():
+    """As the daemon records them: a state change to FAIL opens an incident, back to PASS closes it."""
+    from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
+
+    key = dg.AssetKey("kpi_processed_records")
+
+    def change(new, previous):
+        return FreshnessStateChange(key=key, new_state=new, previous_state=previous, state_change_timestamp=1.0)
+
+    with dg.instance_for_test() as instance:
+        assert sensors.asset_freshness_incidents(instance, [key]) == {}
+        instance._report_runless_asset_event(change(FreshnessState.FAIL, FreshnessState.PASS))  # noqa: SLF001
+        (incident,) = sensors.asset_freshness_incidents(instance, [key]).values()
+        assert (incident["kind"], incident["asset"], incident["state"]) == ("asset_freshness_failed", "kpi_processed_records", "FAIL")
+        instance._report_runless_asset_event(change(FreshnessState.PASS, FreshnessState.FAIL))  # noqa: SLF001
+        assert sensors.asset_freshness_incidents(instance, [key]) == {}

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 import pandas as pd
@@ -161,8 +162,12 @@ def publishing_lock(open_dir: Path):
         yield
 
 
-def publish_release(warehouse: Path, open_dir: Path, manifest_path: Path, *, now: datetime | None = None, threshold: int | None = None) -> Outcome:
-    """Publish the warehouse's KPI tables and code lists as a new release if anything changed."""
+def publish_release(warehouse: Path, open_dir: Path, manifest_path: Path, *, now: datetime | None = None, threshold: int | None = None,
+                    attachments: Callable[[Path], dict[str, str]] | None = None) -> Outcome:
+    """Publish the warehouse's KPI tables and code lists as a new release if anything changed.
+
+    `attachments(folder)` gives more files for the release ({name: text}, e.g. freshness.json),
+    written once its tables are in `folder` and covered by SHA256SUMS."""
     now = now or datetime.now(TIMEZONE)
     threshold = threshold_from_env() if threshold is None else threshold
     candidate = read_candidate(warehouse, manifest_path, threshold)
@@ -181,7 +186,8 @@ def publish_release(warehouse: Path, open_dir: Path, manifest_path: Path, *, now
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         try:
-            dates = write_release(staging, version, current, level, candidate, flagged, changes, change.docs, threshold, now)
+            dates = write_release(staging, version, current, level, candidate, flagged, changes, change.docs, threshold, now,
+                                  attachments)
             final = open_dir / versioning.RELEASES_DIR / version
             shutil.rmtree(final, ignore_errors=True)  # only ever a folder no index entry names
             os.replace(staging, final)
@@ -211,7 +217,8 @@ def download(resource: dict, file_type: str) -> dict:
 
 
 def write_release(folder: Path, version: str, previous: str | None, level: str, candidate: Candidate,
-                  flagged: dict[str, pd.DataFrame], changes, docs_changed: bool, threshold: int, now: datetime) -> dict:
+                  flagged: dict[str, pd.DataFrame], changes, docs_changed: bool, threshold: int, now: datetime,
+                  attachments: Callable[[Path], dict[str, str]] | None = None) -> dict:
     """Write every file of the release into `folder`, then check it; raises if a check fails."""
     from pipelines.lib.release.checks import check_release
 
@@ -233,6 +240,8 @@ def write_release(folder: Path, version: str, previous: str | None, level: str, 
         for fmt in FORMATS:
             resources.append(datapackage.resource(table.name, fmt, paths[fmt], schema, table.description, arrow.num_rows))
             files.append(download(resources[-1], fmt.eu_file_type))
+    for name, text in (attachments(folder) if attachments else {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
     extra = {
         "period": {"start": dates["period_start"].isoformat(), "end": dates["period_end"].isoformat()},
         "dataAsOf": dates["data_as_of"],

@@ -187,6 +187,33 @@ async function charts(card, table, resources, names) {
   card.append(el("details", { open: "" }, el("summary", {}, ...both("Biểu đồ", `Charts (${rates.length})`)), box));
 }
 
+// --- freshness (freshness.json, written by the pipeline into each release) -----------------
+
+async function freshnessSection() {
+  const response = await fetch("/latest/freshness.json");
+  if (!response.ok) return; // a release from before the pipeline wrote one
+  const report = await response.json();
+  const section = document.getElementById("freshness");
+  const s = report.summary;
+  section.append(el("h2", {}, ...both("Độ cập nhật", "Freshness")), el("p", {}, ...both(
+    `Đánh giá lúc ${report.generated_at}: ${s.on_time}/${s.agencies} cơ quan đúng hạn; đủ dữ liệu mọi cơ quan đến ${report.complete_through || "—"}.`,
+    `At ${report.generated_at}: ${s.on_time} of ${s.agencies} agencies on time; every agency is in up to ${report.complete_through || "—"}.`)));
+  const late = report.agencies.filter((a) => a.status !== "on_time");
+  const head = ["Cơ quan / Agency", "Trạng thái / Status", "Ngày cuối nhận / Last day received", "Không có dữ liệu từ / No data since", "Trễ từ / Late since"];
+  const table = el("table", { id: "freshness-agencies" }, el("thead", {}, el("tr", {}, ...head.map((h) => el("th", {}, h)))));
+  const body = el("tbody");
+  for (const a of late) {
+    body.append(el("tr", {}, el("td", {}, `${a.agency_code} ${a.name_vi || ""}`), el("td", { class: `status-${a.status}` }, a.status),
+      el("td", {}, a.last_day_received || "—"), el("td", {}, a.no_data_since || "—"), el("td", {}, a.late_since || "—")));
+  }
+  table.append(body);
+  section.append(late.length ? table : el("p", {}, ...both("Mọi cơ quan đã gửi dữ liệu đúng hạn.", "Every agency sent its data on time.")));
+  const tables = el("ul", { id: "freshness-tables" });
+  for (const t of report.kpi_tables) tables.append(el("li", {}, `${t.table}: ${t.status} · cập nhật / updated ${t.last_updated || "—"} · tính đến / as of ${t.data_as_of || "—"}`));
+  section.append(tables);
+  section.hidden = false;
+}
+
 // --- page ---------------------------------------------------------------------------------
 
 async function main() {
@@ -201,6 +228,7 @@ async function main() {
   document.getElementById("description").textContent = pkg.description.split("\n\n").join(" — ");
   facts(pkg, current);
   statusLegend(pkg);
+  await freshnessSection();
   const links = document.getElementById("package-links");
   for (const [file, label] of [["datapackage.json", "datapackage.json"], ["dcat.jsonld", "DCAT-AP (JSON-LD)"], ["CHANGELOG.md", "CHANGELOG.md"], ["SHA256SUMS", "SHA256SUMS"]]) {
     links.append(el("a", { href: `/latest/${file}` }, label));
