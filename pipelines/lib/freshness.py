@@ -184,7 +184,8 @@ def build_report(
         for a in sorted(current, key=lambda a: a["agency_code"])
     ]
     last_validated = max((d.day for d in days if d.validated), default=None)
-    kpis = [kpi_table_freshness(t, now, thresholds.kpi_late_after, last_validated) for t in sorted(tables, key=lambda t: t.name)]
+    kpis = [kpi_table_freshness(t, now, thresholds.kpi_late_after, last_validated)
+            for t in sorted(tables, key=lambda t: t.name)]
     return {
         "generated_at": now.astimezone(TIMEZONE).isoformat(timespec="seconds"),
         "timezone": TIMEZONE_NAME,
