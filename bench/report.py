@@ -35,6 +35,7 @@ def _orchestration(*stages: dict) -> float | None:
 def run_figures(steps: dict) -> dict:
     """The figures of one run of one scale; every ratio is of two steps of that same run."""
     seconds = {name: step["seconds"] for name, step in steps.items()}
+    cpu = {name: step["cpu_seconds"] for name, step in steps.items()}
     pipeline = sum(seconds[s] for s in STAGES)
     floor = seconds["floor_fetch"] + seconds["floor_query"]
     ingest, validate = steps["ingest"], steps["validate"]
@@ -51,6 +52,9 @@ def run_figures(steps: dict) -> dict:
         "ingest_over_floor_fetch": _ratio(seconds["ingest"], seconds["floor_fetch"]),
         "transform_publish_over_floor_query": _ratio(seconds["transform"] + seconds["publish"], seconds["floor_query"]),
         "ingest_over_peer": _ratio(seconds["ingest"], seconds.get("peer")),
+        # CPU seconds of the same steps: steadier than wall time when other work shares the cores.
+        "pipeline_over_floor_cpu": _ratio(sum(cpu[s] for s in STAGES), cpu["floor_fetch"] + cpu["floor_query"]),
+        "ingest_over_peer_cpu": _ratio(cpu["ingest"], cpu.get("peer")),
         # Time in a run outside its steps: Dagster's run machinery, per agency-day run.
         "orchestration_seconds_per_run": _orchestration(ingest["result"], validate["result"]),
         "dbt_model_seconds": steps["transform"]["result"].get("model_seconds"),
@@ -123,8 +127,8 @@ def markdown(results: dict, summaries: list[dict], incremental: list[dict], goal
             "",
             f"{f['versions']:,} dossier versions in the day's window ({f['received']:,} dossiers received that day). "
             f"End to end {f['end_to_end_seconds']} s = {f['versions_per_second']:,} versions/s; "
-            f"pipeline / floor {f['pipeline_over_floor']}; ingest / floor fetch {f['ingest_over_floor_fetch']}; "
-            f"ingest ours / peer {f['ingest_over_peer']}; Dagster's own time {f['orchestration_seconds_per_run']} s "
+            f"pipeline / floor {f['pipeline_over_floor']} (CPU: {f['pipeline_over_floor_cpu']}); ingest / floor fetch "
+            f"{f['ingest_over_floor_fetch']}; ingest ours / peer {f['ingest_over_peer']} (CPU: {f['ingest_over_peer_cpu']}); Dagster's own time {f['orchestration_seconds_per_run']} s "
             f"per agency-day run; dbt's models {f['dbt_model_seconds']} s "
             f"of the transform; floor figures equal the pipeline's: "
             f"{'yes' if f['floor_agrees'] else 'NO'}.",
@@ -207,3 +211,13 @@ def write(results: dict, out: Path) -> tuple[Path, Path, Path]:
     paths[1].write_text(markdown(results, summaries, incremental, goal_rows), encoding="utf-8")
     chart(summaries, incremental, paths[2])
     return paths
+
+
+if __name__ == "__main__":
+    # `python -m bench.report bench/results/<timestamp>.json`: render a run's tables and chart again.
+    import sys
+
+    raw = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    for derived in ("summary", "incremental_summary", "goals"):
+        raw.pop(derived, None)
+    print("\n".join(str(p) for p in write(raw, Path(sys.argv[1]).parent)))
