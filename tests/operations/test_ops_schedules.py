@@ -81,6 +81,8 @@ def test_the_daily_run_requests_yesterday_for_every_agency_valid_yesterday(insta
     assert {r.tags["egov/batch"] for r in requests} == {"daily:2025-03-31"}
     assert {r.tags["egov/batch_size"] for r in requests} == {"3"}
     assert len({r.run_key for r in requests}) == 3
+    # The tag dagster.yaml limits to one run per agency at a time.
+    assert all(r.tags["dagster/partition/agency"] == agency_and_day(r.partition_key)[0] for r in requests)
     # The partition keys are valid keys of ingest_job's partitions.
     job = defs.resolve_job_def("ingest_job")
     keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
