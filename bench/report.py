@@ -128,7 +128,9 @@ def markdown(results: dict, summaries: list[dict], incremental: list[dict], goal
             f"{f['versions']:,} dossier versions in the day's window ({f['received']:,} dossiers received that day). "
             f"End to end {f['end_to_end_seconds']} s = {f['versions_per_second']:,} versions/s; "
             f"pipeline / floor {f['pipeline_over_floor']} (CPU: {f['pipeline_over_floor_cpu']}); ingest / floor fetch "
-            f"{f['ingest_over_floor_fetch']}; ingest ours / peer {f['ingest_over_peer']} (CPU: {f['ingest_over_peer_cpu']}); Dagster's own time {f['orchestration_seconds_per_run']} s "
+            f"{f['ingest_over_floor_fetch']}; ingest ours / peer {f['ingest_over_peer']} "
+            f"(CPU: {f['ingest_over_peer_cpu']}); Dagster's own time "
+            f"{'n/a' if f['orchestration_seconds_per_run'] is None else f['orchestration_seconds_per_run']} s "
             f"per agency-day run; dbt's models {f['dbt_model_seconds']} s "
             f"of the transform; floor figures equal the pipeline's: "
             f"{'yes' if f['floor_agrees'] else 'NO'}.",
