@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Iterator
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -125,7 +126,7 @@ class AgencyApiClient:
             stats.bytes += len(response.content)
             try:
                 return _parse_page(response)
-            except (ValueError, KeyError) as exc:
+            except (ValueError, KeyError) as exc:  # orjson.JSONDecodeError is a ValueError
                 stats.retries += 1
                 if attempt == self.max_retries:
                     raise SourceError(
@@ -154,7 +155,7 @@ def _parse_page(response: requests.Response) -> Page:
         total = int(response.headers["X-Total-Count"])
         items = list(records_from_csv(text))
         return Page(items, total, response.headers.get("X-Next-Page-Token") or None, len(response.content))
-    body = json.loads(response.content)
+    body = orjson.loads(response.content)
     return Page(body["items"], int(body["total"]), body.get("next_page_token"), len(response.content))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.lib.agency_api import AgencyApiClient, FetchStats
-from pipelines.lib.landing import partition_path, remove_stale_temporaries, sha256_of, write_parquet_atomic
+from pipelines.lib.landing import parquet_sink, partition_path, remove_stale_temporaries, sha256_of, write_parquet_atomic
 from pipelines.lib.paths import DOSSIERS_FILE, PARTITION_FILE, QUARANTINE_FILE
 from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, parse_records, quarantine_rows, schema_drift
 
@@ -111,40 +111,37 @@ def ingest_dossiers(
     for folder in (quarantine_path.parent, landed_path.parent):
         remove_stale_temporaries(folder)
     start, end = day_window(day)
-    items: list[dict] = []
     totals: set[int] = set()
-    for page in client.dossier_pages(agency_code, start, end, stats):
-        items.extend(page.items)
-        totals.add(page.total)
-    if len(totals) > 1:
-        raise ReconciliationError(
-            f"agency {agency_code}, day {day}: the source reported different totals across pages: {sorted(totals)}; "
-            "the window changed while it was read; rerun the partition."
-        )
-    source_total = totals.pop() if totals else 0
-    rows, rejected = parse_records(items, agency_code, day, hash_key)
-    unknown_fields, missing_fields = schema_drift(items)
-    duplicates = sum(r.reason.startswith("duplicate") for r in rejected)
-    distinct = len(items) - duplicates
-    if distinct != source_total:
-        raise ReconciliationError(
-            f"agency {agency_code}, day {day}: the source reported {source_total} records for the window "
-            f"but sent {distinct} distinct ones ({len(items)} received, {duplicates} duplicates); "
-            "nothing was landed. Rerun the partition; if it persists, raise it with the agency."
-        )
-    rows.sort(key=lambda r: (r["updated_at"], r["dossier_code"]))
-    write_parquet_atomic(quarantine_rows(rejected, agency_code, day, "parse"), QUARANTINE_SCHEMA, quarantine_path)
-    landed_bytes = write_parquet_atomic(rows, DOSSIER_SCHEMA, landed_path)
+    seen: set = set()
+    received = quarantined = duplicates = 0
+    unknown_fields: set[str] = set()
+    missing_fields: set[str] = set()
+    # Page by page: parsed, written, forgotten; only the (dossier, version) keys stay, for the
+    # duplicate check. Rows land in the source's order (by update time, then dossier code).
+    with parquet_sink(quarantine_path, QUARANTINE_SCHEMA) as rejects, parquet_sink(landed_path, DOSSIER_SCHEMA) as landed:
+        for page in client.dossier_pages(agency_code, start, end, stats):
+            totals.add(page.total)
+            received += len(page.items)
+            rows, rejected = parse_records(page.items, agency_code, day, hash_key, seen)
+            unknown, missing = schema_drift(page.items)
+            unknown_fields.update(unknown)
+            missing_fields.update(missing)
+            duplicates += sum(r.reason.startswith("duplicate") for r in rejected)
+            quarantined += len(rejected)
+            landed.append(rows)
+            rejects.append(quarantine_rows(rejected, agency_code, day, "parse"))
+        source_total = _reconcile(agency_code, day, totals, received, duplicates)
+    landed_bytes = landed_path.stat().st_size
     result = IngestResult(
         agency_code=agency_code,
         day=day,
         source_total=source_total,
-        received=len(items),
-        landed=len(rows),
-        quarantined=len(rejected),
+        received=received,
+        landed=landed.rows,
+        quarantined=quarantined,
         duplicates=duplicates,
-        unknown_fields=unknown_fields,
-        missing_fields=missing_fields,
+        unknown_fields=sorted(unknown_fields),
+        missing_fields=sorted(missing_fields),
         landed_path=landed_path,
         quarantine_path=quarantine_path,
         landed_bytes=landed_bytes,
@@ -152,3 +149,20 @@ def ingest_dossiers(
     )
     write_parquet_atomic([result.partition_row()], PARTITION_SCHEMA, landed_path.with_name(PARTITION_FILE))
     return result
+
+
+def _reconcile(agency_code: str, day: date, totals: set[int], received: int, duplicates: int) -> int:
+    """The source's total, which must be the same on every page and equal the distinct records sent."""
+    if len(totals) > 1:
+        raise ReconciliationError(
+            f"agency {agency_code}, day {day}: the source reported different totals across pages: {sorted(totals)}; "
+            "the window changed while it was read; rerun the partition."
+        )
+    source_total = next(iter(totals), 0)
+    if received - duplicates != source_total:
+        raise ReconciliationError(
+            f"agency {agency_code}, day {day}: the source reported {source_total} records for the window "
+            f"but sent {received - duplicates} distinct ones ({received} received, {duplicates} duplicates); "
+            "nothing was landed. Rerun the partition; if it persists, raise it with the agency."
+        )
+    return source_total

@@ -77,7 +77,6 @@ CONTRACT_FIELDS = (
 REQUIRED_FIELDS = ("MaHoSo", "MaTTHC", "TrangThaiHoSo", "NgayNopHoSo", "NgayCapNhat")
 LIST_FIELDS = ("DanhSachLePhi", "DanhSachGiayToKetQua", "DanhSachHoSoBoSung", "QuaTrinhXuLy")
 
-_COMPACT = re.compile(r"^\d{14}$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?(\.\d+)?([+-]\d{2}:?\d{2}|Z)?$")
 
 
@@ -92,13 +91,15 @@ class Rejected:
     record: dict
 
 
-def canonical_keys(value: Any) -> Any:
-    """`maHoSo` → `MaHoSo`, recursively: camelCase systems send the same fields."""
-    if isinstance(value, dict):
-        return {(k[:1].upper() + k[1:]) if isinstance(k, str) else k: canonical_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [canonical_keys(v) for v in value]
-    return value
+def canonical_keys(record: dict) -> dict:
+    """`maHoSo` → `MaHoSo`, one level: camelCase systems send the same fields.
+
+    The record itself when its keys are already canonical, so most sources pay one scan.
+    """
+    for key in record:
+        if isinstance(key, str) and key[:1].islower():
+            return {(k[:1].upper() + k[1:]) if isinstance(k, str) else k: v for k, v in record.items()}
+    return record
 
 
 def parse_timestamp(value: Any, field: str) -> datetime | None:
@@ -107,10 +108,11 @@ def parse_timestamp(value: Any, field: str) -> datetime | None:
         return None
     text = str(value).strip()
     try:
-        if _COMPACT.match(text):
-            return datetime.strptime(text, "%Y%m%d%H%M%S")
+        if len(text) == 14 and text.isascii() and text.isdigit():
+            # ISO 8601's basic format once the date and time are split: parsed in C.
+            return datetime.fromisoformat(f"{text[:8]}T{text[8:]}")
         if _ISO.match(text):
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            parsed = datetime.fromisoformat(text)
             if parsed.tzinfo is not None:
                 parsed = parsed.astimezone(TIMEZONE).replace(tzinfo=None)
             return parsed.replace(microsecond=0)
@@ -145,7 +147,7 @@ def _list(value: Any, field: str) -> list:
             raise PayloadError(f"{field}: not a JSON list: {value[:40]!r}") from None
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise PayloadError(f"{field}: not a list of objects")
-    return canonical_keys(value)
+    return [canonical_keys(v) for v in value]
 
 
 def _applicant_type(value: Any) -> str | None:
@@ -211,15 +213,18 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def parse_records(records: Iterable[dict], agency_code: str, day, hash_key: bytes) -> tuple[list[dict], list[Rejected]]:
+def parse_records(
+    records: Iterable[dict], agency_code: str, day, hash_key: bytes, seen: set[tuple[str, datetime]] | None = None
+) -> tuple[list[dict], list[Rejected]]:
     """Split a window's records into canonical rows and rejects; nothing is dropped.
 
     A second copy of a (dossier, version) already seen in the window is rejected as a
-    duplicate, so that every record the source sent is accounted for exactly once.
+    duplicate, so that every record the source sent is accounted for exactly once; `seen`
+    carries the window's keys from page to page.
     """
     rows: list[dict] = []
     rejected: list[Rejected] = []
-    seen: set[tuple[str, datetime]] = set()
+    seen = set() if seen is None else seen
     for record in records:
         if not isinstance(record, dict):
             rejected.append(Rejected(None, "record is not an object", {"value": str(record)[:200]}))
