@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Iterator
 
+import orjson
 import pyarrow as pa
 
 from pipelines.lib.pii import hash_personal_id, strip_personal_data
@@ -98,8 +99,22 @@ def canonical_keys(record: dict) -> dict:
     """
     for key in record:
         if isinstance(key, str) and key[:1].islower():
-            return {(k[:1].upper() + k[1:]) if isinstance(k, str) else k: v for k, v in record.items()}
+            return {_PASCAL.get(k) or _pascal(k): v for k, v in record.items()}
     return record
+
+
+# Field names seen, camelCase → PascalCase: a lookup costs less than re-casing every key of
+# every record. Bounded, since a broken source could send any number of distinct names.
+_PASCAL: dict[str, str] = {}
+
+
+def _pascal(key: Any) -> Any:
+    if not isinstance(key, str):
+        return key
+    pascal = key[:1].upper() + key[1:]
+    if len(_PASCAL) < 10_000:
+        _PASCAL[key] = pascal
+    return pascal
 
 
 def parse_timestamp(value: Any, field: str) -> datetime | None:
@@ -205,7 +220,7 @@ def parse_dossier(record: dict, agency_code: str, day, hash_key: bytes) -> dict:
         "result_document_count": len(results),
         "has_electronic_result": any(r.get("DuongDanTepTin") for r in results),
         "supplement_count": len(supplements),
-        "status_history": json.dumps(steps, ensure_ascii=False, separators=(",", ":")),
+        "status_history": orjson.dumps(steps).decode(),
     }
 
 
@@ -259,10 +274,9 @@ def schema_drift(records: Iterable) -> tuple[list[str], list[str]]:
     unknown: set[str] = set()
     missing: set[str] = set()
     contract = set(CONTRACT_FIELDS)
-    for record in records:
-        if not isinstance(record, dict):
-            continue
-        keys = {k[:1].upper() + k[1:] for k in record if isinstance(k, str)}
+    # A source sends the same fields in the same order record after record: one check a shape.
+    for shape in {tuple(record) for record in records if isinstance(record, dict)}:
+        keys = {_pascal(k) for k in shape if isinstance(k, str)}
         unknown |= keys - contract
         missing |= contract - keys
     return sorted(unknown), sorted(missing)
