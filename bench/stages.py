@@ -10,7 +10,6 @@ was its steps, so Dagster's own cost per run can be told apart from the work.
 from __future__ import annotations
 
 import multiprocessing
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
@@ -179,10 +178,10 @@ def _land_directly(code: str, day_iso: str) -> int:
     )
     sources.procedure_catalogue(context)
     landed = sources.raw_dossiers(context).metadata["rows"]
-    for name, root in ((paths.DOSSIERS_FILE, paths.validated_dossiers_root()),
-                       (paths.PARTITION_FILE, paths.validated_partitions_root())):
-        target = partition_path(root, day, code, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.unlink(missing_ok=True)
-        os.link(partition_path(paths.raw_dossiers_root(), day, code, name), target)
+    raw = partition_path(paths.raw_dossiers_root(), day, code, paths.DOSSIERS_FILE)
+    validation.publish_by_link(partition_path(paths.procedures_root(), day, code, paths.PROCEDURES_FILE),
+                               paths.validated_procedures_file(code, day))
+    validation.publish_by_link(raw, partition_path(paths.validated_dossiers_root(), day, code, paths.DOSSIERS_FILE))
+    validation.publish_by_link(raw.with_name(paths.PARTITION_FILE),
+                               partition_path(paths.validated_partitions_root(), day, code, paths.PARTITION_FILE))
     return landed

@@ -128,6 +128,12 @@ def test_rejects_keep_a_reason_and_no_personal_data():
     assert hash_personal_id("001203004567", KEY) in text
 
 
+def test_a_dossier_of_another_agency_is_rejected_naming_both():
+    with pytest.raises(PayloadError, match=f"MaDonVi: a dossier of agency '000.00.00.H31' in the feed of agency {AGENCY}"):
+        parse_dossier(v1_record(MaDonVi="000.00.00.H31"), AGENCY, DAY, KEY)
+    assert parse_dossier(v1_record(MaDonVi=None), AGENCY, DAY, KEY)["agency_code"] == AGENCY
+
+
 def test_missing_required_fields_are_named():
     with pytest.raises(PayloadError, match="MaTTHC"):
         parse_dossier(v1_record(MaTTHC=None), AGENCY, DAY, KEY)

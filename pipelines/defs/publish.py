@@ -7,6 +7,11 @@ from pipelines.defs.transform import DBT_PROJECT, kpi_models
 from pipelines.lib.release.build import publish_release
 from pipelines.settings import open_data_dir, warehouse_path
 
+# The monthly close's run tags (schedules.monthly_close): the release closes that month.
+RELEASE_TAG = "egov/release"
+PERIOD_TAG = "egov/period"
+MONTHLY_CLOSE = "monthly-close"
+
 
 @dg.asset(
     group_name="publish",
@@ -17,7 +22,9 @@ from pipelines.settings import open_data_dir, warehouse_path
 def open_data_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """A new release in open/releases/<version>/ when the figures changed, and open/latest switched
     to it once every check passed (Frictionless, checksums, formats, personal data)."""
-    outcome = publish_release(warehouse_path(), open_data_dir(), DBT_PROJECT.manifest_path,
+    tags = context.run.tags
+    closes = tags.get(PERIOD_TAG) if tags.get(RELEASE_TAG) == MONTHLY_CLOSE else None
+    outcome = publish_release(warehouse_path(), open_data_dir(), DBT_PROJECT.manifest_path, closes=closes,
                               attachments=lambda folder: {"freshness.json": freshness_json(context.instance, folder)})
     if not outcome.created:
         context.log.info(f"nothing changed since release {outcome.version}: no new release")
@@ -26,6 +33,7 @@ def open_data_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "version": outcome.version,
             "new_release": outcome.created,
             "change": outcome.level or "none",
+            "closes": closes or "none",
             "path": str(open_data_dir() / "latest"),
             **{f"rows_{name}": rows for name, rows in outcome.rows.items()},
         }

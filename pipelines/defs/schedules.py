@@ -13,14 +13,13 @@ from datetime import date, timedelta
 import dagster as dg
 
 from pipelines.defs.partitions import AGENCY_PARTITIONS, agency_day_key
+from pipelines.defs.publish import MONTHLY_CLOSE, PERIOD_TAG, RELEASE_TAG
 from pipelines.lib import paths
 from pipelines.runner import agency_days
 from pipelines.settings import TIMEZONE, TIMEZONE_NAME
 
 BATCH_TAG = "egov/batch"
 BATCH_SIZE_TAG = "egov/batch_size"
-RELEASE_TAG = "egov/release"
-PERIOD_TAG = "egov/period"
 # Days before the tick that are pulled again: dossiers move status for days after they arrive.
 REPULL_DAYS = (2, 3, 4)
 
@@ -67,9 +66,10 @@ def repull_recent(context: dg.ScheduleEvaluationContext):
 @dg.schedule(cron_schedule="0 6 1 * *", job_name="kpi_job", execution_timezone=TIMEZONE_NAME)
 def monthly_close(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """On the 1st, after the month's last day was ingested (00:30) and re-pulled days settled
-    (03:00): rebuild and publish the closed month; the release step makes it a minor release."""
+    (03:00): rebuild and publish; the release is a minor one that closes the month (its CHANGELOG
+    says so, releases.json records `closes`), even when the daily runs already published its days."""
     period = (tick_day(context) - timedelta(days=1)).strftime("%Y-%m")
-    return dg.RunRequest(run_key=f"monthly-close:{period}", tags={RELEASE_TAG: "monthly-close", PERIOD_TAG: period})
+    return dg.RunRequest(run_key=f"monthly-close:{period}", tags={RELEASE_TAG: MONTHLY_CLOSE, PERIOD_TAG: period})
 
 
 SCHEDULES = [registry_daily, ingest_daily, repull_recent, monthly_close]

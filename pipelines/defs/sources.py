@@ -44,6 +44,8 @@ AGENCY_DAY_SOURCE = dict(
 def procedure_catalogue(context: dg.AssetExecutionContext, agency_api: AgencyApi) -> dg.MaterializeResult:
     """The agency's administrative procedures and the online level of each, as of the day."""
     agency_code, day = agency_day(context)
+    # A catalogue being re-pulled is no longer validated until its check passes again.
+    paths.validated_procedures_file(agency_code, day).unlink(missing_ok=True)
     rows = [parse_procedure(p, agency_code, day) for p in agency_api.client().procedures(agency_code, day)]
     rows.sort(key=lambda r: r["procedure_code"])
     path = partition_path(paths.procedures_root(), day, agency_code, paths.PROCEDURES_FILE)

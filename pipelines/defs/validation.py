@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 from pipelines.defs.partitions import AGENCY_DAY_PARTITIONS, agency_day
 from pipelines.defs.sources import agency_registry, procedure_catalogue, raw_dossiers
 from pipelines.lib import data_docs, paths
-from pipelines.lib.expectations import SuiteResult, validate_frame
+from pipelines.lib.expectations import SuiteResult, read_for_suite, validate_frame
 from pipelines.lib.landing import partition_path, sha256_of, write_table_atomic
 from pipelines.lib.validation import (
     VALIDATION_QUARANTINE_FILE,
@@ -89,14 +89,13 @@ def raw_dossiers_checks(context: dg.AssetCheckExecutionContext):
     where = f"agency {agency_code}, day {day}"
     folders = data_docs.partition_folders(agency_code, day)
     landed_path = partition_path(paths.raw_dossiers_root(), day, agency_code, paths.DOSSIERS_FILE)
-    landed = pq.read_table(landed_path)
     manifest = pq.read_table(landed_path.with_name(paths.PARTITION_FILE))
     facts = counts_of(manifest)
-    frame = landed.to_pandas()
+    frame = read_for_suite(landed_path, "raw_dossiers")
 
     share = block_share()
     rows = validate_frame(frame, "raw_dossiers", run_name=where)
-    split = split_rows(landed, rows.failures, agency_code, day)
+    split = split_rows(landed_path, rows.failures, agency_code, day)
     rows_verdict = verdict(rows, split.removed, share)
     partition = validate_frame(with_accounted_total(manifest.to_pandas()), "raw_dossier_partitions",
                                key_column=None, run_name=where)
@@ -138,13 +137,23 @@ def raw_dossiers_checks(context: dg.AssetCheckExecutionContext):
 @dg.asset_check(asset=procedure_catalogue, blocking=True, partitions_def=AGENCY_DAY_PARTITIONS,
                 name="procedure_catalogue_expectations")
 def procedure_catalogue_expectations(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-    """The procedure_catalogue suite; a blocking failure keeps the agency-day out of the KPIs."""
+    """The procedure_catalogue suite; published to validated/ (what dbt reads) only when it passes.
+
+    A blocking failure keeps the agency-day out of the KPIs: the gate will not publish its
+    dossiers without a validated catalogue, and dbt never sees the bad one.
+    """
     agency_code, day = agency_day(context)
     where = f"agency {agency_code}, day {day}"
     path = partition_path(paths.procedures_root(), day, agency_code, paths.PROCEDURES_FILE)
     outcome = validate_frame(pq.read_table(path).to_pandas(), "procedure_catalogue", key_column="procedure_code",
                              run_name=where)
-    return _report(context, "procedure_catalogue_expectations", outcome, verdict(outcome),
+    judged = verdict(outcome)
+    validated = paths.validated_procedures_file(agency_code, day)
+    if judged.blocked:
+        validated.unlink(missing_ok=True)
+    else:
+        publish_by_link(path, validated)
+    return _report(context, "procedure_catalogue_expectations", outcome, judged,
                    data_docs.partition_folders(agency_code, day), where,
                    {"agency": agency_code, "day": day.isoformat()})
 
@@ -163,7 +172,7 @@ def counts_of(manifest) -> dict:
     return manifest.to_pylist()[0]
 
 
-def _link(source, target) -> None:
+def publish_by_link(source, target) -> None:
     """Publish by hard link (no copy) and an atomic rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.link")
@@ -201,12 +210,16 @@ def validated_dossiers(context: dg.AssetExecutionContext):
     if judged.blocked:
         raise dg.Failure(f"{where}: a blocking check failed on this landing, so it is not published; see the "
                          f"raw_dossiers checks of the partition and {DOCS}, fix, and re-ingest the partition.")
+    if not paths.validated_procedures_file(agency_code, day).exists():
+        raise dg.Failure(f"{where}: the procedure catalogue of this agency-day has not passed its check "
+                         "(procedure_catalogue_expectations), so its dossiers are not published; see the check, "
+                         f"{DOCS}, and re-pull the catalogue with its check.")
     removed = judged.table.num_rows
     dossiers_target = partition_path(paths.validated_dossiers_root(), day, agency_code, paths.DOSSIERS_FILE)
     manifest_target = partition_path(paths.validated_partitions_root(), day, agency_code, paths.PARTITION_FILE)
     if removed == 0:
         published = manifest
-        _link(landed_path, dossiers_target)
+        publish_by_link(landed_path, dossiers_target)
     else:
         kept = without_quarantined(pq.read_table(landed_path), judged.table)
         if kept.num_rows != counts_of(manifest)["landed"] - removed:
@@ -222,7 +235,7 @@ def validated_dossiers(context: dg.AssetExecutionContext):
                          f"hold {counts['landed']} + {counts['quarantined']} - {counts['duplicates']} duplicates; "
                          "nothing was published. Re-ingest the partition; if it persists, report it as a bug.")
     if removed == 0:
-        _link(manifest_path, manifest_target)
+        publish_by_link(manifest_path, manifest_target)
     else:
         write_table_atomic(published, manifest_target)
     metadata = {k: v for k, v in counts.items() if k not in ("day", "agency_code")}

@@ -95,6 +95,13 @@ def _columns_read(spec: dict) -> frozenset[str]:
     return frozenset(names)
 
 
+def _placeholder(rows: int):
+    import numpy as np
+    import pandas as pd
+
+    return pd.Categorical.from_codes(np.zeros(rows, dtype=np.int8), categories=["<not validated>"])
+
+
 def _unread_as_placeholder(frame, read: frozenset[str]):
     """The frame with the columns no expectation reads replaced by a one-category placeholder.
 
@@ -102,14 +109,23 @@ def _unread_as_placeholder(frame, read: frozenset[str]):
     the frame per expectation) no longer drags hundreds of MB of status history along, and
     values derived from personal data (applicant_id_hash) never enter GX's results.
     """
-    import numpy as np
-    import pandas as pd
-
     unread = [c for c in frame.columns if c not in read]
     if not unread:
         return frame
-    placeholder = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=["<not validated>"])
+    placeholder = _placeholder(len(frame))
     return frame.assign(**{c: placeholder for c in unread})
+
+
+def read_for_suite(path, suite_name: str):
+    """A Parquet file as a frame for `suite_name`: the columns it reads loaded, the others never
+    read from disk, present as placeholders (a large agency-day's status history stays on disk)."""
+    import pyarrow.parquet as pq
+
+    names = pq.ParquetFile(path).schema_arrow.names
+    read = _columns_read(load_suite(suite_name))
+    frame = pq.read_table(path, columns=[c for c in names if c in read]).to_pandas()
+    placeholder = _placeholder(len(frame))
+    return frame.assign(**{c: placeholder for c in names if c not in read})[names]
 
 
 def _column_of(kwargs: dict) -> str | None:

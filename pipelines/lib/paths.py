@@ -2,6 +2,7 @@
 
     raw/agencies/agencies.parquet
     raw/procedures/date=D/agency=A/procedures.parquet
+    validated/procedures/date=D/agency=A/procedures.parquet  once its checks passed; what dbt reads
     raw/dossiers/date=D/agency=A/dossiers.parquet         landed, before checks
     quarantine/dossiers/date=D/agency=A/quarantine.parquet
     validated/dossiers/date=D/agency=A/dossiers.parquet   what dbt reads
@@ -32,6 +33,10 @@ def procedures_root() -> Path:
     return data_dir() / "raw" / "procedures"
 
 
+def validated_procedures_root() -> Path:
+    return data_dir() / "validated" / "procedures"
+
+
 def raw_dossiers_root() -> Path:
     return data_dir() / "raw" / "dossiers"
 
@@ -49,5 +54,10 @@ def validated_partitions_root() -> Path:
 
 
 def unpublish_validated(agency_code: str, day: date) -> None:
+    """The agency-day's dossiers leave validated/ (a re-ingest must pass its checks again)."""
     for root, name in ((validated_dossiers_root(), DOSSIERS_FILE), (validated_partitions_root(), PARTITION_FILE)):
         partition_path(root, day, agency_code, name).unlink(missing_ok=True)
+
+
+def validated_procedures_file(agency_code: str, day: date) -> Path:
+    return partition_path(validated_procedures_root(), day, agency_code, PROCEDURES_FILE)

@@ -182,6 +182,10 @@ def parse_dossier(record: dict, agency_code: str, day, hash_key: bytes) -> dict:
     missing = [f for f in REQUIRED_FIELDS if rec.get(f) in (None, "")]
     if missing:
         raise PayloadError(f"missing required field(s): {', '.join(missing)}")
+    # A record of another agency in this agency's feed would be counted for the wrong agency.
+    source_agency = rec.get("MaDonVi")
+    if source_agency not in (None, "") and str(source_agency).strip() != agency_code:
+        raise PayloadError(f"MaDonVi: a dossier of agency {source_agency!r} in the feed of agency {agency_code}")
     fees = _list(rec.get("DanhSachLePhi"), "DanhSachLePhi")
     results = _list(rec.get("DanhSachGiayToKetQua"), "DanhSachGiayToKetQua")
     supplements = _list(rec.get("DanhSachHoSoBoSung"), "DanhSachHoSoBoSung")

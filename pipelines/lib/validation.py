@@ -103,10 +103,11 @@ class RowSplit:
         return len(self.positions)
 
 
-def split_rows(table: pa.Table, failures: Sequence[Failure], agency_code: str, day: date) -> RowSplit:
+def split_rows(landed: pa.Table | Path, failures: Sequence[Failure], agency_code: str, day: date) -> RowSplit:
     """The rows that failed a row-level expectation, as quarantine rows, one per dossier version.
 
-    A version failing several expectations is quarantined once, with every reason.
+    A version failing several expectations is quarantined once, with every reason. `landed`
+    may be the file: it is then read only when some row failed.
     """
     reasons: dict[int, list[str]] = defaultdict(list)
     for failure in failures:
@@ -115,6 +116,7 @@ def split_rows(table: pa.Table, failures: Sequence[Failure], agency_code: str, d
         for row, value in zip(failure.rows, failure.values):
             reasons[row].append(f"{failure.name}: {value}" if value else failure.name)
     positions = sorted(reasons)
+    table = pq.read_table(landed) if positions and isinstance(landed, Path) else landed
     records = table.take(positions).to_pylist() if positions else []
     rejected = [Rejected(rec["dossier_code"], "; ".join(reasons[p]), rec) for p, rec in zip(positions, records)]
     return RowSplit(positions=positions, quarantine=quarantine_rows(rejected, agency_code, day, STAGE))

@@ -23,7 +23,7 @@ def test_fresh_partitions_pass_and_a_stale_catalogue_errors(data_dir, tmp_path):
                  "field": "y", "handling_days": 5, "has_fee": False, "fee_vnd": 0, "online_level": "partial",
                  "eligible_full_process": False}
     write_parquet_atomic([procedure], PROCEDURE_SCHEMA,
-                         partition_path(paths.procedures_root(), stale, "000.00.00.H01", paths.PROCEDURES_FILE))
+                         paths.validated_procedures_file("000.00.00.H01", stale))
     (data_dir / "warehouse").mkdir()  # dbt opens the warehouse file (and creates it, not its folder)
     dbt = Path(sys.executable).parent / "dbt"
     result = subprocess.run(

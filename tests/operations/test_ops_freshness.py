@@ -158,3 +158,16 @@ def test_an_empty_data_directory_gives_an_empty_report(data_dir):
     report = freshness_report(at("2025-03-10T09:00"))
     assert report["agencies"] == [] and report["kpi_tables"] == [] and report["complete_through"] is None
     assert "no KPI tables published yet" in freshness.format_report(report)
+
+
+def test_every_asset_carries_the_freshness_policy_and_it_follows_the_threshold(monkeypatch):
+    from pipelines.definitions import defs
+    from pipelines.defs.freshness import project_freshness_policy
+
+    graph = defs.resolve_asset_graph()
+    policies = {key.to_user_string(): graph.get(key).freshness_policy for key in graph.get_all_asset_keys()}
+    assert len(policies) > 20 and {"raw_dossiers", "kpi_processed_records", "open_data_export"} <= set(policies)
+    windows = {(p.fail_window.to_timedelta(), p.warn_window.to_timedelta()) for p in policies.values()}
+    assert windows == {(timedelta(hours=36), timedelta(hours=26))}
+    monkeypatch.setenv("EGOV_KPI_LATE_AFTER_HOURS", "72")
+    assert project_freshness_policy().fail_window.to_timedelta() == timedelta(hours=72)

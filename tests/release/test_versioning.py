@@ -83,6 +83,17 @@ def test_a_new_period_is_a_minor_release(workspace):
     assert package["dataAsOf"] == "2025-03-07T00:00:00+07:00"
 
 
+def test_the_monthly_close_is_a_minor_release_once_per_month(workspace):
+    publish(workspace)
+    close = publish_release(workspace.warehouse, workspace.open_dir, MANIFEST, now=NOW + timedelta(hours=1), closes="2025-02")
+    assert (close.version, close.created, close.level) == ("1.1.0", True, "minor")  # same figures, the month closed
+    changelog = (workspace.open_dir / "latest" / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "Monthly close of 2025-02 (khóa sổ tháng)" in changelog.split("## 1.0.0")[0]
+    assert {r["version"]: r.get("closes") for r in index(workspace)["releases"]} == {"1.1.0": "2025-02", "1.0.0": None}
+    again = publish_release(workspace.warehouse, workspace.open_dir, MANIFEST, now=NOW + timedelta(hours=2), closes="2025-02")
+    assert (again.version, again.created) == ("1.1.0", False)  # a rerun of the close publishes nothing
+
+
 def test_a_schema_change_is_a_major_release(workspace):
     publish(workspace)
     sql(workspace, "alter table kpi_scores add column points_digitisation double")

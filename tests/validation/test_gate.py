@@ -35,7 +35,8 @@ def run(tmp_path_factory):
         job = defs.resolve_job_def("ingest_job")
         key = agency_day_key(AGENCY, DAY)
         result = job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
-        yield {"result": result, "checks": check_evaluations(instance), "data": data, "total": total,
+        yield {"result": result, "checks": check_evaluations(instance), "data": data, "total": total, "sim": sim,
+               "ingest": lambda: job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False),
                "gate": lambda: job.execute_in_process(instance=instance, partition_key=key, asset_selection=GATE,
                                                      raise_on_error=False)}
 
@@ -83,3 +84,24 @@ def test_the_gate_refuses_a_landing_its_checks_did_not_judge(run):
     finally:
         write_validation_quarantine([], path, landed_sha256=judged.landed_sha256, blocked=False)
     assert run["gate"]().success
+
+
+def test_a_blocked_catalogue_never_reaches_dbt_and_holds_back_its_agency_day(run, monkeypatch):
+    raw = run["data"] / "raw" / "procedures" / f"date={DAY}" / f"agency={AGENCY}" / "procedures.parquet"
+    validated = run["data"] / "validated" / "procedures" / f"date={DAY}" / f"agency={AGENCY}" / "procedures.parquet"
+    assert validated.exists() and validated.read_bytes() == raw.read_bytes()  # published when its check passed
+    served = run["sim"].procedures
+    with monkeypatch.context() as patch:  # the agency's catalogue lists a procedure twice
+        patch.setattr(run["sim"], "procedures", lambda code, as_of: served(code, as_of) + served(code, as_of)[:1])
+        blocked = run["ingest"]()
+    evaluation = next(e.event_specific_data for e in blocked.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                      and e.event_specific_data.asset_check_key.name == "procedure_catalogue_expectations")
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert "expect_column_values_to_be_unique" in evaluation.metadata["failures"].value
+    assert not validated.exists()  # what dbt reads (validated/procedures) never holds it
+    assert not (run["data"] / "validated" / "dossiers" / f"date={DAY}" / f"agency={AGENCY}" / "dossiers.parquet").exists()
+    refused = run["gate"]()
+    message = refused.failure_data_for_node("validated_dossiers").error.message
+    assert f"agency {AGENCY}, day {DAY}: the procedure catalogue of this agency-day has not passed its check" in message
+    assert run["ingest"]().success  # the agency fixed its catalogue: re-pulled, checked, published
+    assert validated.exists() and validated.read_bytes() == raw.read_bytes()

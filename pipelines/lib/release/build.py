@@ -10,6 +10,7 @@ Running it again on the same warehouse makes no new release.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -163,11 +164,12 @@ def publishing_lock(open_dir: Path):
 
 
 def publish_release(warehouse: Path, open_dir: Path, manifest_path: Path, *, now: datetime | None = None, threshold: int | None = None,
-                    attachments: Callable[[Path], dict[str, str]] | None = None) -> Outcome:
+                    attachments: Callable[[Path], dict[str, str]] | None = None, closes: str | None = None) -> Outcome:
     """Publish the warehouse's KPI tables and code lists as a new release if anything changed.
 
     `attachments(folder)` gives more files for the release ({name: text}, e.g. freshness.json),
-    written once its tables are in `folder` and covered by SHA256SUMS."""
+    written once its tables are in `folder` and covered by SHA256SUMS. `closes` ("YYYY-MM", from
+    the monthly close) makes the release a minor one that closes that month, unless one already did."""
     now = now or datetime.now(TIMEZONE)
     threshold = threshold_from_env() if threshold is None else threshold
     candidate = read_candidate(warehouse, manifest_path, threshold)
@@ -177,6 +179,8 @@ def publish_release(warehouse: Path, open_dir: Path, manifest_path: Path, *, now
         current_folder = open_dir / versioning.RELEASES_DIR / current if current else None
         old_package = json.loads((current_folder / "datapackage.json").read_text(encoding="utf-8")) if current_folder else None
         change, changes, flagged = compare(candidate, previous_tables(current_folder), old_package)
+        closes = closes if closes and closes not in versioning.closed_months(index) else None
+        change = dataclasses.replace(change, period_closed=bool(closes))
         rows = {t.name: len(t.frame) for t in candidate.tables}
         if current and change.level is None:
             return Outcome(current, False, None, current_folder, rows)
@@ -187,7 +191,7 @@ def publish_release(warehouse: Path, open_dir: Path, manifest_path: Path, *, now
         staging.mkdir(parents=True)
         try:
             dates = write_release(staging, version, current, level, candidate, flagged, changes, change.docs, threshold, now,
-                                  attachments)
+                                  attachments, closes)
             final = open_dir / versioning.RELEASES_DIR / version
             shutil.rmtree(final, ignore_errors=True)  # only ever a folder no index entry names
             os.replace(staging, final)
@@ -203,6 +207,7 @@ def publish_release(warehouse: Path, open_dir: Path, manifest_path: Path, *, now
             "next_expected_release": dates["next_expected_release"],
             "path": f"{versioning.RELEASES_DIR}/{version}/",
             "tables": [t.name for t in candidate.tables],
+            **({"closes": closes} if closes else {}),
         }))
         return Outcome(version, True, level, final, rows)
 
@@ -218,7 +223,7 @@ def download(resource: dict, file_type: str) -> dict:
 
 def write_release(folder: Path, version: str, previous: str | None, level: str, candidate: Candidate,
                   flagged: dict[str, pd.DataFrame], changes, docs_changed: bool, threshold: int, now: datetime,
-                  attachments: Callable[[Path], dict[str, str]] | None = None) -> dict:
+                  attachments: Callable[[Path], dict[str, str]] | None = None, closes: str | None = None) -> dict:
     """Write every file of the release into `folder`, then check it; raises if a check fails."""
     from pipelines.lib.release.checks import check_release
 
@@ -264,7 +269,7 @@ def write_release(folder: Path, version: str, previous: str | None, level: str, 
         log = folder.parent / previous / CHANGELOG_FILE
         previous_log = log.read_text(encoding="utf-8") if log.exists() else None
     entry = changelog.entry(version, level, dates["published"], (dates["period_start"].isoformat(), dates["period_end"].isoformat()),
-                            dates["data_as_of"], changes, docs_changed)
+                            dates["data_as_of"], changes, docs_changed, closes)
     (folder / CHANGELOG_FILE).write_text(changelog.changelog(entry, previous_log), encoding="utf-8")
     checksums.write_sums(folder)
     problems = check_release(folder, exported)

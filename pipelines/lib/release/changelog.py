@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 LEVEL_WORDS = {
     "major": "the tables or their columns changed (bảng hoặc cột thay đổi)",
-    "minor": "a new period is covered (bổ sung kỳ mới)",
+    "minor": "a new period is covered or a month is closed (bổ sung kỳ mới hoặc khóa sổ tháng)",
     "patch": "a correction of figures or documentation already published (đính chính)",
 }
 
@@ -42,7 +42,8 @@ class TableChange:
         return [f"- `{self.name}`: {'; '.join(parts)}."] if parts else []
 
 
-def entry(version: str, level: str, published: str, period: tuple[str, str], data_as_of: str, changes: list[TableChange], docs_changed: bool) -> str:
+def entry(version: str, level: str, published: str, period: tuple[str, str], data_as_of: str, changes: list[TableChange], docs_changed: bool,
+          closes: str | None = None) -> str:
     lines = [
         f"## {version} — {published}",
         "",
@@ -51,6 +52,9 @@ def entry(version: str, level: str, published: str, period: tuple[str, str], dat
         f"Period covered {period[0]} … {period[1]}; sources read up to {data_as_of}.",
         "",
     ]
+    if closes:
+        lines[4:4] = [f"Monthly close of {closes} (khóa sổ tháng): the month's figures are final; a later change "
+                      "to them comes as a correction (patch release)."]
     body = [line for change in changes for line in change.lines()]
     if docs_changed:
         body.append("- Table or column descriptions changed.")

@@ -2,7 +2,7 @@
 
 Semantic versioning decided by comparing the candidate with the current release:
 major when the set of tables or any table's columns or types change, minor when the period
-covered grows, patch when figures or documentation already published change, and no release
+covered grows or a month is closed (the monthly close: its figures are final), patch when figures or documentation already published change, and no release
 at all when nothing changed. Numbers are never reused, even after a withdrawal.
 """
 
@@ -29,12 +29,13 @@ class Change:
     period_extended: bool
     figures: bool
     docs: bool
+    period_closed: bool = False
 
     @property
     def level(self) -> str | None:
         if self.schema:
             return "major"
-        if self.period_extended:
+        if self.period_extended or self.period_closed:
             return "minor"
         if self.figures or self.docs:
             return "patch"
@@ -66,6 +67,11 @@ def read_index(open_dir: Path) -> dict:
 
 def current_version(index: dict) -> str | None:
     return next((r["version"] for r in index["releases"] if r["status"] == CURRENT), None)
+
+
+def closed_months(index: dict) -> set[str]:
+    """The months ("YYYY-MM") a release has closed."""
+    return {r["closes"] for r in index["releases"] if r.get("closes")}
 
 
 def highest_version(index: dict) -> str | None:
