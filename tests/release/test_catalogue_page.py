@@ -67,3 +67,17 @@ def test_a_csv_downloaded_through_the_page_is_the_release_file(page, pipeline_ru
     saved = tmp_path / "download.csv"
     download.value.save_as(saved)
     assert saved.read_bytes() == (pipeline_run.open_dir / "releases" / "1.0.0" / "kpi_processed_records.csv").read_bytes()
+
+
+def test_the_freshness_section_shows_the_release_report(page, pipeline_run):
+    report = json.loads((pipeline_run.open_dir / "latest" / "freshness.json").read_text(encoding="utf-8"))
+    section = page.locator("section#freshness")
+    assert section.is_visible()
+    text = section.inner_text()
+    assert f"{report['summary']['on_time']} of {report['summary']['agencies']} agencies on time" in text
+    late = [a for a in report["agencies"] if a["status"] != "on_time"]
+    assert page.locator("#freshness-agencies tbody tr").count() == len(late)
+    for agency in late:
+        assert agency["agency_code"] in text
+    listed = page.locator("#freshness-tables li").all_inner_texts()
+    assert [item.split(":")[0] for item in listed] == [t["table"] for t in report["kpi_tables"]]

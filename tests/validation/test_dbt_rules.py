@@ -1,0 +1,82 @@
+"""Whole-table rules are dbt tests, run as Dagster asset checks: an error-severity rule that
+fails stops the KPI build and the release; a warn-severity one is reported and lets it through."""
+
+from datetime import date, datetime
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.lib.landing import write_table_atomic
+from tests.helpers import run_graph
+
+DAY = date(2025, 3, 4)
+AGENCIES = ["000.00.00.G08", "000.00.00.H29"]
+AGENCY = "000.00.00.H29"
+RELATIONSHIP = "relationships_stg_dossier_versions_procedure_code__procedure_code__ref_stg_procedures_"
+LANDED_NOT_ABOVE_TOTAL = "not_greater_than_stg_validated_partitions_landed__source_total"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One day of two agencies through the whole graph (release 1.0.0), then a kpi_job runner."""
+    from simulator import Simulation
+
+    root = tmp_path_factory.mktemp("dbt_rules")
+    data, report = run_graph(Simulation(seed=11, scale=0.01, now=datetime(2025, 3, 6)), root, [DAY], AGENCIES)
+    assert report.kpi_ok, report.failed
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("EGOV_DATA_DIR", str(data))
+    from pipelines.definitions import defs
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield data, lambda: defs.resolve_job_def("kpi_job").execute_in_process(instance=instance, raise_on_error=False)
+    monkeypatch.undo()
+
+
+def _partition(data, layer: str, name: str):
+    return data / "validated" / layer / f"date={DAY}" / f"agency={AGENCY}" / name
+
+
+def _evaluation(result, name: str):
+    return next(e.event_specific_data for e in result.all_events
+                if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.asset_check_key.name == name)
+
+
+def _materialized(result) -> set[str]:
+    return {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
+
+
+def test_a_warning_rule_is_reported_and_the_release_goes_out(built):
+    data, kpi_job = built
+    catalogue = _partition(data, "procedures", "procedures.parquet")
+    used = pq.read_table(_partition(data, "dossiers", "dossiers.parquet"), columns=["procedure_code"]).column(0)
+    table = pq.read_table(catalogue)
+    dropped = used[0].as_py()  # a procedure the agency's dossiers use leaves the catalogue
+    write_table_atomic(table.filter(pc.not_equal(table.column("procedure_code"), dropped)), catalogue)
+
+    result = kpi_job()
+    evaluation = _evaluation(result, RELATIONSHIP)
+    assert result.success
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert "open_data_export" in _materialized(result)
+
+
+def test_an_error_rule_stops_the_models_and_the_release(built):
+    data, kpi_job = built
+    latest = (data / "open" / "latest").resolve()
+    manifest = _partition(data, "partitions", "partition.parquet")
+    row = pq.read_table(manifest).to_pylist()[0]
+    table = pq.read_table(manifest)
+    write_table_atomic(table.set_column(table.schema.get_field_index("landed"), "landed",
+                                        pa.array([row["source_total"] + 1], pa.int64())), manifest)  # more landed than the source sent
+
+    result = kpi_job()
+    evaluation = _evaluation(result, LANDED_NOT_ABOVE_TOTAL)
+    assert not result.success
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    materialized = _materialized(result)
+    assert "open_data_export" not in materialized and "kpi_processed_records" not in materialized
+    assert (data / "open" / "latest").resolve() == latest
