@@ -8,14 +8,15 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from pipelines.defs import publish, sources, transform, validation
-from pipelines.defs.freshness import project_freshness_policy, with_freshness_policy
+from pipelines.defs.freshness import agency_freshness, project_freshness_policy, with_freshness_policy
 from pipelines.defs.partitions import AGENCY_DAY_PARTITIONS
 from pipelines.defs.resources import AgencyApi, HashKey
 from pipelines.defs.schedules import SCHEDULES
 from pipelines.defs.sensors import SENSORS
 
 registry_job = dg.define_asset_job(
-    "registry_job", selection=dg.AssetSelection.assets(sources.agency_registry),
+    # The agency_freshness check is the freshness sensor's (or a click in the UI), not the pull's.
+    "registry_job", selection=dg.AssetSelection.assets(sources.agency_registry) - dg.AssetSelection.checks(agency_freshness),
     description="Pull the agency registry and register new agencies as partitions.",
 )
 ingest_job = dg.define_asset_job(
@@ -47,6 +48,7 @@ defs = dg.Definitions(
         validation.raw_dossiers_checks,
         validation.procedure_catalogue_expectations,
         validation.agency_registry_expectations,
+        agency_freshness,
     ],
     jobs=[registry_job, ingest_job, kpi_job],
     schedules=SCHEDULES,

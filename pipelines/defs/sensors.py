@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from pipelines.defs.freshness import report_from_instance
+from pipelines.defs.freshness import agency_freshness_evaluation, report_from_instance
 from pipelines.defs.schedules import BATCH_SIZE_TAG, BATCH_TAG
 from pipelines.lib import alerts
 from pipelines.settings import TIMEZONE
@@ -127,7 +127,8 @@ def freshness_alerts(context: dg.SensorEvaluationContext):
     """A webhook call when an agency becomes late or missing, a KPI table late, or an asset fails
     its freshness policy; again only after it recovered and failed anew."""
     now = datetime.now(TIMEZONE)
-    current = alerts.freshness_incidents(report_from_instance(context.instance, now))
+    report = report_from_instance(context.instance, now)
+    current = alerts.freshness_incidents(report)
     if context.repository_def is not None:
         keys = list(context.repository_def.asset_graph.get_all_asset_keys())
         current.update(asset_freshness_incidents(context.instance, keys))
@@ -135,8 +136,14 @@ def freshness_alerts(context: dg.SensorEvaluationContext):
     still_open = alerts.announce_new(
         opened, current, now.isoformat(timespec="seconds"), lambda alert: alerts.deliver(alert, context.log.warning)
     )
-    context.update_cursor(json.dumps(still_open, sort_keys=True))
-    return dg.SkipReason(f"{len(still_open)} freshness incident(s) open, {len(set(still_open) - set(opened))} new")
+    new = set(still_open) - set(opened)
+    # The UI's view (the agency_freshness check) is recorded when the incidents change, not every tick.
+    changed = set(still_open) != set(opened) or context.cursor is None
+    return dg.SensorResult(
+        skip_reason=f"{len(still_open)} freshness incident(s) open, {len(new)} new",
+        cursor=json.dumps(still_open, sort_keys=True),
+        asset_events=[agency_freshness_evaluation(report)] if changed else [],
+    )
 
 
 SENSORS = [kpi_after_ingest, check_failure_alerts, freshness_alerts]

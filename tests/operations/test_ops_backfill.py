@@ -172,6 +172,7 @@ def test_the_cli_prints_the_report_and_exits_1_when_an_agency_is_late(backfilled
 
 def test_the_freshness_alert_fires_once(backfilled, webhook):
     from pipelines.definitions import defs
+    from pipelines.defs.freshness import agency_freshness
 
     def tick(cursor):
         context = dg.build_sensor_context(instance=backfilled.instance, cursor=cursor, repository_def=defs.get_repository_def())
@@ -182,6 +183,14 @@ def test_the_freshness_alert_fires_once(backfilled, webhook):
     assert webhook.bodies[0]["no_data_since"] and webhook.bodies[0]["late_since"]
     second = tick(first.cursor)
     assert len(webhook.bodies) == 1 and json.loads(second.cursor) == json.loads(first.cursor)
+    # The UI's view: the agency_freshness check, recorded when the incidents changed, not on every tick.
+    (evaluation,) = first.asset_events
+    assert (evaluation.check_name, evaluation.passed, evaluation.severity) == ("agency_freshness", False, dg.AssetCheckSeverity.WARN)
+    assert evaluation.metadata["late"].value == 1 and OFF in evaluation.metadata["agencies_behind"].value
+    assert f"late: {OFF}" in evaluation.description
+    assert second.asset_events == []
+    executed = agency_freshness(dg.build_asset_check_context(instance=backfilled.instance))  # "Execute" in the UI
+    assert not executed.passed and executed.description == evaluation.description
 
 
 def test_the_daily_schedule_then_the_kpi_sensor(backfilled):

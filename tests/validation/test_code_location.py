@@ -35,6 +35,7 @@ def test_the_validation_checks_are_registered_with_their_blocking_flags():
         ("raw_dossiers", "raw_dossiers_volume"): False,
         ("procedure_catalogue", "procedure_catalogue_expectations"): True,
         ("agency_registry", "agency_registry_expectations"): True,
+        ("agency_registry", "agency_freshness"): False,  # the freshness report in the UI: a warning
     }
     # dbt tests: severity warn -> a non-blocking check, error (the default) -> a blocking one.
     assert blocking["stg_dossier_versions",
