@@ -41,8 +41,11 @@ def prepare_dagster_home() -> Path:
 
 
 @contextmanager
-def simulator(seed: int, scale: float, faults: str):
-    """The agency simulator as a child process on 127.0.0.1; yields (base URL, tokens file)."""
+def simulator(seed: int, scale: float, faults: str, cache_mb: int | None = None):
+    """The agency simulator as a child process on 127.0.0.1; yields (base URL, tokens file).
+
+    `cache_mb`: memory for its generated days and window indexes (its defaults hold a small
+    scale; the bench gives it enough to keep a national day once generated)."""
     run_dir = data_dir() / "simulator"
     run_dir.mkdir(parents=True, exist_ok=True)
     port_file, tokens_file = run_dir / "port", run_dir / "tokens.json"
@@ -52,6 +55,8 @@ def simulator(seed: int, scale: float, faults: str):
         "--seed", str(seed), "--scale", str(scale), "--faults", faults,
         "--tokens-file", str(tokens_file), "--port-file", str(port_file),
     ]
+    if cache_mb:
+        command += ["--cache-mb", str(cache_mb), "--window-cache-mb", str(cache_mb // 2)]
     process = subprocess.Popen(command, cwd=REPO_ROOT)
     try:
         deadline = time.monotonic() + 60
