@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peer", dest="peer", action="store_false")
     parser.add_argument("--incremental", default="0.01:365",
                         help="scale:history days,...;... (the 1-day baseline is implied; '' for none)")
-    parser.add_argument("--incremental-share", type=int, default=10,
+    parser.add_argument("--incremental-share", type=int, default=25,
                         help="every Nth agency is in the incremental runs' history")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench/run"), help="scratch data directories")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
