@@ -79,9 +79,11 @@ def _worker_ingest(code: str, day: date, log_level: str | None) -> bool:
     return ingest_partition(defs, _worker_instance, code, day, log_level)
 
 
-def register_agencies(defs: dg.Definitions, instance: dg.DagsterInstance) -> bool:
+def register_agencies(defs: dg.Definitions, instance: dg.DagsterInstance, log_level: str | None = None) -> bool:
     """The agency registry first: it lands agencies.parquet and registers the agency partitions."""
-    return defs.resolve_job_def("registry_job").execute_in_process(instance=instance, raise_on_error=False).success
+    return defs.resolve_job_def("registry_job").execute_in_process(
+        instance=instance, raise_on_error=False, run_config=console_log_level(log_level)
+    ).success
 
 
 def agency_days(days: list[date], agencies: list[str] | None = None) -> list[tuple[str, date]]:
@@ -122,9 +124,13 @@ def ingest(
     return [f"{code} {day}" for code, day in partitions if not outcomes[code, day]]
 
 
-def build_kpis(defs: dg.Definitions, instance: dg.DagsterInstance, tags: dict[str, str] | None = None) -> bool:
+def build_kpis(
+    defs: dg.Definitions, instance: dg.DagsterInstance, tags: dict[str, str] | None = None, log_level: str | None = None
+) -> bool:
     """One run of the dbt models and the export, over every validated agency-day."""
-    return defs.resolve_job_def("kpi_job").execute_in_process(instance=instance, raise_on_error=False, tags=tags).success
+    return defs.resolve_job_def("kpi_job").execute_in_process(
+        instance=instance, raise_on_error=False, tags=tags, run_config=console_log_level(log_level)
+    ).success
 
 
 def run_days(
@@ -136,16 +142,17 @@ def run_days(
     workers: int = 1,
     progress: Callable[[str], None] = print,
     on_done: Callable[[str, date, bool], None] | None = None,
+    log_level: str | None = None,
 ) -> RunReport:
     """Registry, then every agency-day (in `workers` processes on a persistent instance), then the KPIs."""
     report = RunReport(days=days)
-    if not register_agencies(defs, instance):
+    if not register_agencies(defs, instance, log_level):
         report.failed.append("agency registry")
         return report
     partitions = agency_days(days, agencies)
     report.partitions = len(partitions)
     progress(f"  ingesting {len(partitions)} agency-days in {workers} process(es)")
-    report.failed = ingest(defs, instance, partitions, workers=workers, on_done=on_done)
+    report.failed = ingest(defs, instance, partitions, workers=workers, on_done=on_done, log_level=log_level)
     progress(f"  {len(partitions) - len(report.failed)} agency-days validated, {len(report.failed)} failed or blocked")
-    report.kpi_ok = build_kpis(defs, instance)
+    report.kpi_ok = build_kpis(defs, instance, log_level=log_level)
     return report
