@@ -23,7 +23,7 @@ from pipelines.defs import publish as publish_defs
 from pipelines.defs import sources, transform as transform_defs, validation
 from pipelines.defs.partitions import AGENCY_DAY_PARTITIONS, agency_day_key
 from pipelines.lib import paths
-from pipelines.lib.landing import partition_path
+from pipelines.lib.landing import partition_path, publish_by_link
 from pipelines.settings import warehouse_path
 
 BENCH_DEFS = dg.Definitions.merge(defs, dg.Definitions(jobs=[
@@ -179,9 +179,9 @@ def _land_directly(code: str, day_iso: str) -> int:
     sources.procedure_catalogue(context)
     landed = sources.raw_dossiers(context).metadata["rows"]
     raw = partition_path(paths.raw_dossiers_root(), day, code, paths.DOSSIERS_FILE)
-    validation.publish_by_link(partition_path(paths.procedures_root(), day, code, paths.PROCEDURES_FILE),
-                               paths.validated_procedures_file(code, day))
-    validation.publish_by_link(raw, partition_path(paths.validated_dossiers_root(), day, code, paths.DOSSIERS_FILE))
-    validation.publish_by_link(raw.with_name(paths.PARTITION_FILE),
-                               partition_path(paths.validated_partitions_root(), day, code, paths.PARTITION_FILE))
+    publish_by_link(partition_path(paths.procedures_root(), day, code, paths.PROCEDURES_FILE),
+                    paths.validated_procedures_file(code, day))
+    publish_by_link(raw, partition_path(paths.validated_dossiers_root(), day, code, paths.DOSSIERS_FILE))
+    publish_by_link(raw.with_name(paths.PARTITION_FILE),
+                    partition_path(paths.validated_partitions_root(), day, code, paths.PARTITION_FILE))
     return landed

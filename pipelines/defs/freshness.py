@@ -82,7 +82,7 @@ def agency_freshness_facts(report: dict) -> dict:
     }
 
 
-@dg.asset_check(asset="agency_registry", name=AGENCY_FRESHNESS_CHECK, blocking=False,
+@dg.asset_check(asset=AGENCY_FRESHNESS_KEY.asset_key, name=AGENCY_FRESHNESS_CHECK, blocking=False,
                 description="Which agencies are late or missing (the freshness report); a warning. The "
                             "freshness_alerts sensor records it whenever that changes.")
 def agency_freshness(context) -> dg.AssetCheckResult:

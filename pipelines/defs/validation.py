@@ -6,7 +6,6 @@ so the KPI models never read it; rows failing a row-level expectation are quaran
 and the agency-day goes on without them (a WARN result), unless there are too many of them.
 """
 
-import os
 
 import dagster as dg
 import pyarrow.parquet as pq
@@ -15,7 +14,7 @@ from pipelines.defs.partitions import AGENCY_DAY_PARTITIONS, agency_day
 from pipelines.defs.sources import agency_registry, procedure_catalogue, raw_dossiers
 from pipelines.lib import data_docs, paths
 from pipelines.lib.expectations import SuiteResult, read_for_suite, validate_frame
-from pipelines.lib.landing import partition_path, sha256_of, write_table_atomic
+from pipelines.lib.landing import partition_path, publish_by_link, sha256_of, write_table_atomic
 from pipelines.lib.validation import (
     VALIDATION_QUARANTINE_FILE,
     Verdict,
@@ -170,15 +169,6 @@ def agency_registry_expectations(context: dg.AssetCheckExecutionContext) -> dg.A
 
 def counts_of(manifest) -> dict:
     return manifest.to_pylist()[0]
-
-
-def publish_by_link(source, target) -> None:
-    """Publish by hard link (no copy) and an atomic rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.link")
-    staging.unlink(missing_ok=True)
-    os.link(source, staging)
-    os.replace(staging, target)
 
 
 @dg.multi_asset(

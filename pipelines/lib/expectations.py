@@ -121,9 +121,10 @@ def read_for_suite(path, suite_name: str):
     read from disk, present as placeholders (a large agency-day's status history stays on disk)."""
     import pyarrow.parquet as pq
 
-    names = pq.ParquetFile(path).schema_arrow.names
+    parquet = pq.ParquetFile(path)
+    names = parquet.schema_arrow.names
     read = _columns_read(load_suite(suite_name))
-    frame = pq.read_table(path, columns=[c for c in names if c in read]).to_pandas()
+    frame = parquet.read(columns=[c for c in names if c in read]).to_pandas()
     placeholder = _placeholder(len(frame))
     return frame.assign(**{c: placeholder for c in names if c not in read})[names]
 

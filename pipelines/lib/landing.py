@@ -39,6 +39,15 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
+def publish_by_link(source: Path, target: Path) -> None:
+    """Publish an existing file at `target` by hard link (no copy) and an atomic rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.link")
+    staging.unlink(missing_ok=True)
+    os.link(source, staging)
+    os.replace(staging, target)
+
+
 def write_parquet_atomic(rows: list[dict], schema: pa.Schema, path: Path) -> int:
     """Write rows as Parquet via a temporary file and an atomic rename; returns bytes written.
 
