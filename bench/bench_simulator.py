@@ -26,9 +26,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 
 
-def fetch_day(base: str, tokens: dict, day: date, agencies: list[str], size: int,
-              first_page_only: bool = False) -> tuple[int, int, int]:
-    """(items, bytes, requests) for one day window over all agencies (or each one's first page)."""
+def fetch_day(base: str, tokens: dict, day: date, agencies: list[str], size: int) -> tuple[int, int, int]:
+    """(items, bytes, requests) for one day window over all agencies."""
     f = day.strftime("%Y%m%d000000")
     t = (day + timedelta(days=1)).strftime("%Y%m%d000000")
     items = nbytes = calls = 0
@@ -51,7 +50,7 @@ def fetch_day(base: str, tokens: dict, day: date, agencies: list[str], size: int
                 body = r.json()
                 items += len(body["items"])
                 tok = body["next_page_token"]
-            if not tok or first_page_only:
+            if not tok:
                 break
     return items, nbytes, calls
 

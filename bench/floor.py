@@ -26,16 +26,13 @@ from pipelines.settings import warehouse_path
 PAGE_SIZE = AgencyApi.model_fields["page_size"].default  # what the pipeline asks for
 
 
-def fetch(day: str, workers: int, agencies: list[str] | None = None, warm_up: bool = False) -> dict:
-    """Every agency-day the pipeline would pull for `day`, in `workers` processes.
-
-    `warm_up`: one item of each agency's window only, which makes the simulator generate the
-    day (its first request for a window builds it) without serving it."""
+def fetch(day: str, workers: int, agencies: list[str] | None = None) -> dict:
+    """Every agency-day the pipeline would pull for `day`, in `workers` processes."""
     base_url, tokens = os.environ["EGOV_SOURCE_URL"], load_tokens(os.environ["EGOV_AGENCY_TOKENS_FILE"])
     codes = [code for code, _ in runner.agency_days([date.fromisoformat(day)], agencies)]
     n = len(codes)
     jobs = ([base_url] * n, [{c: tokens[c]} for c in codes], [date.fromisoformat(day)] * n, [[c] for c in codes],
-            [1 if warm_up else PAGE_SIZE] * n, [warm_up] * n)
+            [PAGE_SIZE] * n)
     if workers <= 1:
         counts = list(map(fetch_day, *jobs))
     else:

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import dagster as dg
 import duckdb
 
+from bench import floor
 from pipelines import runner
 from pipelines.definitions import defs
 from pipelines.defs import publish as publish_defs
@@ -107,12 +108,20 @@ def landed_counts(day: str) -> dict:
     return {"versions": versions, "received": received}
 
 
-def register() -> dict:
+def register() -> None:
     """The agency registry run (with its check): which agencies report on which day."""
     with dg.DagsterInstance.get() as instance:
         if not runner.register_agencies(defs, instance):
             raise RuntimeError("the agency registry run failed")
-    return {}
+
+
+def source(day: str, workers: int) -> dict:
+    """The registry run (set-up: which agencies report on the day), then the simulator's first
+    serving of the day, timed: it generates and renders every page, then keeps them."""
+    register()
+    started = time.perf_counter()
+    served = floor.fetch(day, workers)
+    return {**served, "seconds": round(time.perf_counter() - started, 3)}
 
 
 def ingest(day: str, workers: int, agencies: list[str] | None = None) -> dict:

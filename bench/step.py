@@ -14,7 +14,7 @@ import time
 
 # step name -> "module:function"; every function takes the options as keywords and returns a dict.
 STEPS = {
-    "register": "bench.stages:register",
+    "source": "bench.stages:source",
     "ingest": "bench.stages:ingest",
     "validate": "bench.stages:validate",
     "transform": "bench.stages:transform",

@@ -41,11 +41,12 @@ def prepare_dagster_home() -> Path:
 
 
 @contextmanager
-def simulator(seed: int, scale: float, faults: str, cache_mb: int | None = None):
+def simulator(seed: int, scale: float, faults: str, cache_mb: int | None = None, page_cache_mb: int = 0):
     """The agency simulator as a child process on 127.0.0.1; yields (base URL, tokens file).
 
     `cache_mb`: memory for its generated days and window indexes (its defaults hold a small
-    scale; the bench gives it enough to keep a national day once generated)."""
+    scale; the bench gives it enough to keep a national day once generated); `page_cache_mb`:
+    for the pages it served of closed windows, sent again as they are."""
     run_dir = data_dir() / "simulator"
     run_dir.mkdir(parents=True, exist_ok=True)
     port_file, tokens_file = run_dir / "port", run_dir / "tokens.json"
@@ -57,6 +58,8 @@ def simulator(seed: int, scale: float, faults: str, cache_mb: int | None = None)
     ]
     if cache_mb:
         command += ["--cache-mb", str(cache_mb), "--window-cache-mb", str(cache_mb // 2)]
+    if page_cache_mb:
+        command += ["--page-cache-mb", str(page_cache_mb)]
     process = subprocess.Popen(command, cwd=REPO_ROOT)
     try:
         deadline = time.monotonic() + 60

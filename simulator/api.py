@@ -114,6 +114,19 @@ def _drift_item(sim: Simulation, code: str, it: dict, n) -> dict:
 
 
 def dossiers(sim: Simulation, code: str, q: dict, url: str, attempt: int) -> Response:
+    """The page asked for; from the page cache when the simulation keeps one and the page may be kept."""
+    key = sim.page_cache_key(code, window_params(q)[1], q)
+    if key is None:
+        return _dossiers(sim, code, q, url, attempt)
+    page = sim.pages.get(key)
+    if page is None:
+        page = _dossiers(sim, code, q, url, attempt)
+        if page.status == 200:
+            sim.pages.put(key, page)
+    return page
+
+
+def _dossiers(sim: Simulation, code: str, q: dict, url: str, attempt: int) -> Response:
     f, t, size = window_params(q)
     token = q.get("page_token") or None
     variant = sim.variant(code)

@@ -31,6 +31,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="switch an agency off from a date (repeatable)")
     p.add_argument("--cache-mb", type=int, default=512, help="memory for cached receive days (MB)")
     p.add_argument("--window-cache-mb", type=int, default=256, help="memory for cached window indexes (MB)")
+    p.add_argument("--page-cache-mb", type=int, default=0,
+                   help="memory for served pages of closed windows, sent again as they are (MB; 0: none)")
 
 
 def _sim(a):
@@ -38,7 +40,7 @@ def _sim(a):
     agencies = a.agencies.split(",") if a.agencies else None
     return Simulation(seed=a.seed, scale=a.scale, faults=a.faults, now=a.now, agencies=agencies, off=_off(a.off),
                       variants=a.variants, drift_from=a.drift_from, cache_bytes=a.cache_mb * 2**20,
-                      window_cache_bytes=a.window_cache_mb * 2**20)
+                      window_cache_bytes=a.window_cache_mb * 2**20, page_cache_bytes=a.page_cache_mb * 2**20)
 
 
 def main(argv: list[str] | None = None) -> int:

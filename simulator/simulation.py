@@ -104,7 +104,8 @@ class Simulation:
                  off: dict[str, date] | None = None, variants: str | dict | None = "mixed",
                  drift_from: date | None = None, slow_seconds: float = F.SLOW_SECONDS,
                  cache_bytes: int = 512 * 2**20,
-                 window_cache_bytes: int = 256 * 2**20):
+                 window_cache_bytes: int = 256 * 2**20,
+                 page_cache_bytes: int = 0):
         self.seed = int(seed)
         self.scale = float(scale)
         self.faults = faults or "none"
@@ -142,6 +143,8 @@ class Simulation:
         self._days = LRU(cache_bytes, cost=lambda sk: sk.nbytes() + 2000)
         self._windows = LRU(window_cache_bytes, cost=lambda w: w.nbytes() + 1000)
         self._window_budget = window_cache_bytes
+        # Served dossier pages (api.Response), kept only where serving them again changes nothing.
+        self.pages = LRU(page_cache_bytes, cost=lambda r: len(r.body) + 1000) if page_cache_bytes else None
         self._wards: dict[str, list[str]] = {}
         self._renderers: dict[tuple[str, str], Renderer] = {}
 
@@ -331,6 +334,14 @@ class Simulation:
         if present.size == 0:
             return None
         return self.renderer(code).render(rows_of(self.seed, sk, np.array([i]), np.array([present.max()])))[0]
+
+    def page_cache_key(self, code: str, updated_to: datetime, q: dict) -> tuple | None:
+        """The key a served page is kept under, or None when it is rendered each time: no page
+        cache, faults to inject (they are logged as served), or a window still open (new
+        versions can arrive in it)."""
+        if self.pages is None or self.fault_profile or updated_to > self.now:
+            return None
+        return code, q["updated_from"], q["updated_to"], q.get("page_size") or "", q.get("page_token") or ""
 
     # ------------------------------------------------------------------- pagination ----
     def page_token(self, code: str, f: datetime, t: datetime, key: int) -> str:

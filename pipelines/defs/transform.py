@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipelines.lib import dbt_runs
 from pipelines.settings import DBT_PROJECT_DIR, warehouse_path
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -30,4 +31,10 @@ class FolderTranslator(DagsterDbtTranslator):
 def kpi_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """`dbt build`: models and their tests, in dependency order; dbt is the warehouse's only writer."""
     warehouse_path().parent.mkdir(parents=True, exist_ok=True)
-    yield from dbt.cli(["build"], context=context).stream()
+    target = dbt_runs.build_dir(context.run.run_id)
+    dbt_runs.reuse_parse_state(target)
+    try:
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    finally:
+        dbt_runs.keep_parse_state(target)
+        dbt_runs.prune_builds()

@@ -1,6 +1,7 @@
 """The HTTP contract of docs/source-api.md, against a live loopback server."""
 from datetime import datetime
 
+import orjson
 import requests
 
 from simulator.calendar import parse_compact
@@ -151,3 +152,25 @@ def test_big_windows_keep_a_light_index(sim):
     assert total == w.total and items == sim.window(H24, f, t)[:70]
     more, _, _ = light.page(H24, f, t, 70, nxt)
     assert more == sim.window(H24, f, t)[70:140]
+
+
+def test_the_page_cache_sends_closed_windows_again_byte_for_byte(sim):
+    """Pages of a closed window are kept and sent again as they were; an open window, or a
+    simulation with faults to log, is rendered each time."""
+    from simulator import Simulation, api
+
+    cached = Simulation(seed=42, scale=0.01, now=sim.now, agencies=[H24], variants="v1", page_cache_bytes=2**24)
+    closed = {"updated_from": "20250106000000", "updated_to": "20250107000000", "page_size": "50"}
+    first = api.dossiers(cached, H24, closed, "/closed", 1)
+    token = orjson.loads(first.body)["next_page_token"]
+    second = api.dossiers(cached, H24, {**closed, "page_token": token}, "/closed-2", 1)
+    assert api.dossiers(cached, H24, closed, "/closed", 1) is first  # from the cache
+    assert first.body == api.dossiers(sim, H24, closed, "/closed", 1).body  # the bytes an uncached server sends
+    assert second.body == api.dossiers(sim, H24, {**closed, "page_token": token}, "/closed-2", 1).body
+    assert len(cached.pages.data) == 2
+
+    still_open = {"updated_from": "20250107000000", "updated_to": "20250109000000", "page_size": "50"}
+    api.dossiers(cached, H24, still_open, "/open", 1)
+    faulty = Simulation(seed=42, scale=0.01, faults="dirty", now=sim.now, agencies=[H24], page_cache_bytes=2**24)
+    api.dossiers(faulty, H24, closed, "/closed", 1)
+    assert len(cached.pages.data) == 2 and not faulty.pages.data

@@ -80,3 +80,32 @@ def test_an_error_rule_stops_the_models_and_the_release(built):
     materialized = _materialized(result)
     assert "open_data_export" not in materialized and "kpi_processed_records" not in materialized
     assert (data / "open" / "latest").resolve() == latest
+
+
+def test_a_build_keeps_its_artifacts_in_the_data_directory_and_parses_from_the_last(built):
+    """The first build of a warehouse parses the whole project; the next starts from its parse state."""
+    from pipelines.lib import dbt_runs
+    from pipelines.settings import DBT_PROJECT_DIR
+
+    data, kpi_job = built
+    in_repo = set((DBT_PROJECT_DIR / "target").glob("kpi_models-*"))
+    result = kpi_job()
+    log = (data / "dbt" / "builds" / result.run_id / "dbt.log").read_text(encoding="utf-8")
+    assert (data / "dbt" / "builds" / result.run_id / "run_results.json").exists()
+    assert "Partial parsing enabled" in log and "Unable to do partial parsing" not in log
+    assert (data / "dbt" / dbt_runs.PARSE_STATE).exists()
+    assert set((DBT_PROJECT_DIR / "target").glob("kpi_models-*")) == in_repo  # nothing left in the repo
+
+
+def test_only_the_newest_builds_are_kept(data_dir):
+    import os
+
+    from pipelines.lib import dbt_runs
+
+    for n in range(5):
+        folder = dbt_runs.build_dir(f"run-{n}")
+        folder.mkdir(parents=True)
+        os.utime(folder, (1_000_000 + n, 1_000_000 + n))
+    removed = dbt_runs.prune_builds(keep=2)
+    assert sorted(p.name for p in removed) == ["run-0", "run-1", "run-2"]
+    assert sorted(p.name for p in (data_dir / "dbt" / "builds").iterdir()) == ["run-3", "run-4"]
