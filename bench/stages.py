@@ -156,7 +156,7 @@ def publish() -> dict:
 def orchestrated(day: str, workers: int) -> dict:
     """The day as `make run` runs it: pipelines.runner, one Dagster run per agency-day, then kpi_job."""
     with dg.DagsterInstance.get() as instance:
-        report = runner.run_days(defs, instance, [date.fromisoformat(day)], workers=workers, progress=lambda _: None)
+        report = runner.run_days(defs, instance, [date.fromisoformat(day)], workers=workers)
     if not report.kpi_ok:
         raise RuntimeError(f"kpi_job failed; failed agency-days: {report.failed}")
     return {"runs": report.partitions, "failed": report.failed}

@@ -213,10 +213,9 @@ def run_command(args) -> int:
     # The demo runs on the documented demo hashing key; production sets EGOV_HASH_KEY (docs/operations.md).
     os.environ.setdefault("EGOV_ALLOW_DEMO_KEY", "1")
     import dagster as dg
-    from tqdm import tqdm
 
     from pipelines.definitions import defs
-    from pipelines.runner import last_complete_days, run_days
+    from pipelines.runner import last_complete_days, progress_bar, run_days
 
     with simulator(args.seed, args.scale, args.faults) as (base_url, tokens_file):
         os.environ["EGOV_SOURCE_URL"] = base_url
@@ -225,9 +224,8 @@ def run_command(args) -> int:
         print(f"Simulator at {base_url} (seed {args.seed}, scale {args.scale}, faults {args.faults}); "
               f"running {days[0]} … {days[-1]}")
         # A progress bar instead of every run's event log (the Dagster UI has them: make ui).
-        with dg.DagsterInstance.get() as instance, tqdm(unit="agency-day", dynamic_ncols=True) as bar:
-            report = run_days(defs, instance, days, workers=args.workers, log_level="WARNING",
-                              progress=bar.write, on_done=lambda code, day, ok: bar.update())
+        with dg.DagsterInstance.get() as instance, progress_bar(f"{days[0]} … {days[-1]}") as hooks:
+            report = run_days(defs, instance, days, workers=args.workers, **hooks)
     print(summary(report, time.monotonic() - started))
     return 0 if report.kpi_ok and not report.failed else 1
 

@@ -8,13 +8,17 @@ does not stop the others: it is reported by name, and its KPIs are not published
 from __future__ import annotations
 
 import multiprocessing
+import sys
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Callable
+from typing import Callable, TextIO
 
 import dagster as dg
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from pipelines.defs.partitions import agency_day_key
 from pipelines.lib import paths
@@ -133,6 +137,12 @@ def build_kpis(
     ).success
 
 
+def unknown_agencies(agencies: list[str]) -> list[str]:
+    """Codes the registry does not know (a typo would otherwise run nothing, silently)."""
+    known = set(pq.read_table(paths.agencies_file(), columns=["agency_code"]).column("agency_code").to_pylist())
+    return sorted(set(agencies) - known)
+
+
 def run_days(
     defs: dg.Definitions,
     instance: dg.DagsterInstance,
@@ -140,19 +150,45 @@ def run_days(
     *,
     agencies: list[str] | None = None,
     workers: int = 1,
-    progress: Callable[[str], None] = print,
+    tags: dict[str, str] | None = None,
+    on_planned: Callable[[int], None] | None = None,
     on_done: Callable[[str, date, bool], None] | None = None,
     log_level: str | None = None,
 ) -> RunReport:
-    """Registry, then every agency-day (in `workers` processes on a persistent instance), then the KPIs."""
+    """Registry, then every agency-day (in `workers` processes on a persistent instance), then
+    the KPIs once, tagged with `tags`. `on_planned(n)` learns how many agency-days there are
+    once the registry is in; `on_done` is called as each finishes (see `progress_bar`)."""
     report = RunReport(days=days)
     if not register_agencies(defs, instance, log_level):
         report.failed.append("agency registry")
         return report
+    if agencies and (unknown := unknown_agencies(agencies)):
+        raise ValueError(f"not in the agency registry: {', '.join(unknown)}")
     partitions = agency_days(days, agencies)
     report.partitions = len(partitions)
-    progress(f"  ingesting {len(partitions)} agency-days in {workers} process(es)")
+    if on_planned:
+        on_planned(len(partitions))
     report.failed = ingest(defs, instance, partitions, workers=workers, on_done=on_done, log_level=log_level)
-    progress(f"  {len(partitions) - len(report.failed)} agency-days validated, {len(report.failed)} failed or blocked")
-    report.kpi_ok = build_kpis(defs, instance, log_level=log_level)
+    report.kpi_ok = build_kpis(defs, instance, tags=tags, log_level=log_level)
     return report
+
+
+@contextmanager
+def progress_bar(description: str, *, out: TextIO = sys.stderr, enabled: bool = True) -> Iterator[dict]:
+    """A progress bar over agency-days (the failures counted as they come): yields `run_days`'
+    hooks, with the runs' console logs quieted to warnings while the bar is shown (the event
+    logs stay in the Dagster instance and UI)."""
+    with tqdm(unit="agency-day", desc=description, file=out, disable=not enabled, dynamic_ncols=True) as bar:
+        failures = 0
+
+        def planned(total: int) -> None:
+            bar.total = total
+            bar.refresh()
+
+        def done(code: str, day: date, ok: bool) -> None:
+            nonlocal failures
+            failures += not ok
+            bar.set_postfix_str(f"{code} {day}" + (f", {failures} failed" if failures else ""), refresh=False)
+            bar.update()
+
+        yield {"on_planned": planned, "on_done": done, "log_level": "WARNING" if enabled else None}

@@ -38,7 +38,7 @@ def run_graph(sim, root, days, agencies) -> tuple:
         from pipelines.runner import run_days
 
         with dg.DagsterInstance.ephemeral() as instance:
-            report = run_days(defs, instance, days, agencies=agencies, progress=lambda _: None)
+            report = run_days(defs, instance, days, agencies=agencies)
     finally:
         server.shutdown()
         monkeypatch.undo()

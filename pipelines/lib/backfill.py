@@ -1,9 +1,9 @@
 """Backfill a range of days for some or all agencies, with a progress bar.
 
-The same steps as `make run` (registry, one run per agency-day, then the KPIs once), over any
-range: a backfill of a quarter rebuilds the KPIs once, not ninety times. Agency-days that fail
-are listed by name and stay out of the KPIs; rerunning the same command retries them (and
-replaces the others byte for byte).
+The same steps as `make run` (pipelines.runner.run_days: registry, one run per agency-day,
+then the KPIs once), over any range: a backfill of a quarter rebuilds the KPIs once, not
+ninety times. Agency-days that fail are listed by name and stay out of the KPIs; rerunning the
+same command retries them (and replaces the others byte for byte).
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from datetime import date, timedelta
 from typing import TextIO
 
 import dagster as dg
-import pyarrow.parquet as pq
-from tqdm import tqdm
 
-from pipelines.lib import paths
-from pipelines.runner import RunReport, agency_days, build_kpis, ingest, register_agencies
+from pipelines.runner import RunReport, progress_bar, run_days
 
 BACKFILL_TAG = "egov/backfill"
 
@@ -27,12 +24,6 @@ def date_range(start: date, end: date) -> list[date]:
     if end < start:
         raise ValueError(f"the backfill ends ({end}) before it starts ({start})")
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
-
-
-def unknown_agencies(agencies: list[str]) -> list[str]:
-    """Codes the registry does not know (a typo would otherwise backfill nothing, silently)."""
-    known = set(pq.read_table(paths.agencies_file(), columns=["agency_code"]).column("agency_code").to_pylist())
-    return sorted(set(agencies) - known)
 
 
 def backfill(
@@ -47,26 +38,8 @@ def backfill(
     show_progress: bool = True,
 ) -> RunReport:
     """Ingest every agency-day from `start` to `end` (agencies valid each day, or only `agencies`),
-    then rebuild and publish the KPIs once."""
-    report = RunReport(days=date_range(start, end))
-    if not register_agencies(defs, instance):
-        report.failed.append("agency registry")
-        return report
-    if agencies and (unknown := unknown_agencies(agencies)):
-        raise ValueError(f"not in the agency registry: {', '.join(unknown)}")
-    partitions = agency_days(report.days, agencies)
-    report.partitions = len(partitions)
-    with tqdm(total=len(partitions), unit="agency-day", desc=f"{start} … {end}", file=out,
-              disable=not show_progress, dynamic_ncols=True) as bar:
-        failures = 0
-
-        def done(code: str, day: date, ok: bool) -> None:
-            nonlocal failures
-            failures += not ok
-            bar.set_postfix_str(f"{code} {day}" + (f", {failures} failed" if failures else ""), refresh=False)
-            bar.update()
-
-        quiet = "WARNING" if show_progress else None
-        report.failed = ingest(defs, instance, partitions, workers=workers, on_done=done, log_level=quiet)
-    report.kpi_ok = build_kpis(defs, instance, tags={BACKFILL_TAG: f"{start}/{end}"})
-    return report
+    then rebuild and publish the KPIs once, tagged as this backfill."""
+    days = date_range(start, end)
+    with progress_bar(f"{start} … {end}", out=out, enabled=show_progress) as hooks:
+        return run_days(defs, instance, days, agencies=agencies, workers=workers,
+                        tags={BACKFILL_TAG: f"{start}/{end}"}, **hooks)
