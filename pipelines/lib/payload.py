@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 import pyarrow as pa
 
+from pipelines.lib.field_names import pascal
 from pipelines.lib.pii import hash_personal_id, strip_personal_data
 from pipelines.settings import TIMEZONE
 
@@ -99,22 +100,8 @@ def canonical_keys(record: dict) -> dict:
     """
     for key in record:
         if isinstance(key, str) and key[:1].islower():
-            return {_PASCAL.get(k) or _pascal(k): v for k, v in record.items()}
+            return {pascal(k): v for k, v in record.items()}
     return record
-
-
-# Field names seen, camelCase → PascalCase: a lookup costs less than re-casing every key of
-# every record. Bounded, since a broken source could send any number of distinct names.
-_PASCAL: dict[str, str] = {}
-
-
-def _pascal(key: Any) -> Any:
-    if not isinstance(key, str):
-        return key
-    pascal = key[:1].upper() + key[1:]
-    if len(_PASCAL) < 10_000:
-        _PASCAL[key] = pascal
-    return pascal
 
 
 def parse_timestamp(value: Any, field: str) -> datetime | None:
@@ -280,7 +267,7 @@ def schema_drift(records: Iterable) -> tuple[list[str], list[str]]:
     contract = set(CONTRACT_FIELDS)
     # A source sends the same fields in the same order record after record: one check a shape.
     for shape in {tuple(record) for record in records if isinstance(record, dict)}:
-        keys = {_pascal(k) for k in shape if isinstance(k, str)}
+        keys = {pascal(k) for k in shape if isinstance(k, str)}
         unknown |= keys - contract
         missing |= contract - keys
     return sorted(unknown), sorted(missing)

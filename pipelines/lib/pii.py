@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import os
 
+from pipelines.lib.field_names import pascal
+
 # Canonical (PascalCase) field names of the applicant's personal data in the dossier payload.
 PERSONAL_FIELDS = ("ChuHoSo", "SoDienThoai", "Email", "DiaChi")
 PERSONAL_ID_FIELD = "MaDoiTuong"
@@ -47,7 +49,7 @@ def strip_personal_data(record: dict, key: bytes) -> dict:
     """
     clean = {}
     for field, value in record.items():
-        canonical = field[:1].upper() + field[1:] if isinstance(field, str) else field
+        canonical = pascal(field)
         if canonical in PERSONAL_FIELDS:
             continue
         if canonical == PERSONAL_ID_FIELD:
