@@ -1,21 +1,24 @@
 """Run one benchmark step in a process of its own: wall time and peak memory of that step only.
 
-Peak memory is the largest sum of resident memory over the step's whole process tree (its
-worker processes and the dbt subprocess included), sampled every 100 ms (finer sampling
-costs a few per cent of a core). The simulator runs in a process of its own, outside every
-tree measured here.
+The process is forked from the bench once it has imported the steps' modules (bench.step),
+so it starts as a fresh process would after its imports, without paying them again. Peak
+memory is the largest sum of resident memory over the step's whole process tree (its worker
+processes and the dbt subprocess included), sampled every 100 ms (finer sampling costs a few
+per cent of a core). The simulator runs in a process of its own, outside every tree measured
+here.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import psutil
 
@@ -31,10 +34,10 @@ class StepFailed(RuntimeError):
 @dataclass
 class Measurement:
     step: str
-    seconds: float  # the step's own work, timed inside it (after its imports)
-    process_seconds: float  # the whole process, interpreter start and imports included
+    seconds: float  # the step's own work, timed inside it
+    process_seconds: float  # the whole process, from fork to exit
     peak_rss_mb: float
-    cpu_seconds: float  # user + system, the whole process tree, imports included
+    cpu_seconds: float  # user + system, the whole process tree
     result: dict = field(default_factory=dict)
 
 
@@ -50,25 +53,51 @@ def tree_rss(process: psutil.Process) -> int:
 
 
 def measure(step: str, options: dict, env: dict[str, str]) -> Measurement:
-    """`python -m bench.step <step>` with its options as JSON; fails naming the step and its log."""
+    """`step` with its options in a forked process with `env`; fails naming the step and its log."""
     with tempfile.TemporaryDirectory(prefix="bench-step-") as scratch:
         out, log = Path(scratch) / "result.json", Path(scratch) / "step.log"
-        command = [sys.executable, "-m", "bench.step", step, json.dumps(options), str(out)]
-        peak = 0
-        with open(log, "wb") as log_file:
-            started = time.perf_counter()
-            process = psutil.Popen(command, cwd=REPO_ROOT, env={**os.environ, **env},
-                                   stdout=log_file, stderr=subprocess.STDOUT)
-            while process.poll() is None:
-                try:
-                    peak = max(peak, tree_rss(process))
-                except psutil.Error:
-                    pass
-                time.sleep(SAMPLE_SECONDS)
-            process_seconds = time.perf_counter() - started
-        if process.returncode != 0 or not out.exists():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        started = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            _run_child(step, options, env, out, log)
+        process, peak, status = psutil.Process(pid), 0, None
+        while status is None:
+            done, wait_status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(wait_status)
+                break
+            try:
+                peak = max(peak, tree_rss(process))
+            except psutil.Error:
+                pass
+            time.sleep(SAMPLE_SECONDS)
+        process_seconds = time.perf_counter() - started
+        if status != 0 or not out.exists():
             tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
-            raise StepFailed(f"bench step {step} {options} exited {process.returncode}:\n{tail}")
+            raise StepFailed(f"bench step {step} {options} exited {status}:\n{tail}")
         result = json.loads(out.read_text(encoding="utf-8"))
     return Measurement(step, result.pop("seconds"), round(process_seconds, 3), round(peak / 2**20, 1),
                        result.pop("cpu_seconds"), result)
+
+
+def _run_child(step: str, options: dict, env: dict[str, str], out: Path, log: Path) -> NoReturn:
+    """In the forked process: its output to the step's log, its environment, the step; never returns."""
+    code = 1
+    try:
+        descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(descriptor, 1)
+        os.dup2(descriptor, 2)
+        os.environ.update(env)
+        os.chdir(REPO_ROOT)
+        from bench import step as steps
+
+        steps.run(step, options, str(out))
+        code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -202,7 +202,8 @@ def chart(summaries: list[dict], incremental: list[dict], path: Path) -> None:
                     label=f"scale {entry['scale']}, {entry['agencies']} agencies")
     inc_ax.set(xscale="log", xlabel="days of history", ylabel="daily run (dbt build) s",
                title="Incremental cost")
-    inc_ax.legend(fontsize=7)
+    if incremental:
+        inc_ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=72)
     plt.close(fig)

@@ -1,7 +1,9 @@
-"""`python -m bench.step NAME OPTIONS_JSON OUT`: one benchmark step, in the process bench.measure watches.
+"""The benchmark steps: each runs in a process of its own, forked by bench.measure.
 
-The step's module is imported first, then only its work is timed: a long-running pipeline
-process pays its imports once, not per stage.
+The bench imports every step's module once (`preload`: the code location, Dagster, dbt's
+adapter, the floor) before the first fork, so a step pays no imports, as a long-running
+pipeline process pays them once, not per stage; its process still holds them in memory, as a
+fresh one would after its imports.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import importlib
 import json
 import resource
-import sys
 import time
 
 # step name -> "module:function"; every function takes the options as keywords and returns a dict.
@@ -27,21 +28,23 @@ STEPS = {
 }
 
 
-def main(argv: list[str]) -> int:
-    name, options, out = argv[0], json.loads(argv[1]), argv[2]
+def preload() -> None:
+    """Import every step's module, once, in the bench process (the peer's dlt stays lazy: it is the peer's own)."""
+    for target in STEPS.values():
+        importlib.import_module(target.split(":")[0])
+
+
+def run(name: str, options: dict, out: str) -> None:
+    """Run one step and write its result, its time and the CPU it used to `out` (JSON)."""
     module_name, function_name = STEPS[name].split(":")
     function = getattr(importlib.import_module(module_name), function_name)
     started = time.perf_counter()
     result = function(**options)
     # A step that has set-up of its own times its work itself.
     result.setdefault("seconds", round(time.perf_counter() - started, 3))
-    # CPU of the step's process and the children it waited for (workers, dbt): how busy it kept the cores.
+    # CPU of the step's process and the children it waited for (workers, dbt): how busy it kept
+    # the cores. A forked process starts with none counted.
     used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     result["cpu_seconds"] = round(sum(u.ru_utime + u.ru_stime for u in used), 2)
     with open(out, "w", encoding="utf-8") as fh:
         json.dump(result, fh)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,48 @@
+"""The bench's figures: ratios are taken between steps of the same run, then their median."""
+
+from bench import report
+
+
+def _step(seconds: float, cpu: float, mib: float = 100.0, **result) -> dict:
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": mib, "result": result}
+
+
+def _run(factor: float) -> dict:
+    """A run whose every step took `factor` times the reference (a slower host, say)."""
+    return {
+        "source": _step(20 * factor, 5),
+        "floor_fetch": _step(4 * factor, 4),
+        "ingest": _step(10 * factor, 20, 900, versions=1000, received=300, runs=2, run_seconds=11, step_seconds=9),
+        "validate": _step(6 * factor, 12, 1200, runs=2, run_seconds=7, step_seconds=5),
+        "transform": _step(3 * factor, 6, 600, model_seconds=1.5),
+        "publish": _step(1 * factor, 2),
+        "floor_query": _step(1 * factor, 1, differing_agencies=[]),
+        "peer": _step(40 * factor, 30),
+    }
+
+
+def test_ratios_hold_however_slow_the_host():
+    summary = report.scale_summary({"scale": 1.0, "runs": [_run(1.0), _run(3.0), _run(1.5)]})
+    figures = summary["figures"]
+    assert figures["pipeline_over_floor"] == 20 / 5  # ingest+validate+transform+publish over fetch+query
+    assert figures["pipeline_over_source_floor"] == round(20 / 21, 3)
+    assert figures["ingest_over_peer"] == 0.25
+    assert figures["end_to_end_seconds"] == 30.0  # the median run
+    assert figures["end_to_end_peak_rss_mb"] == 1200
+    assert figures["orchestration_seconds_per_run"] == 1.0  # (11-9 + 7-5) / 4 runs
+    assert figures["floor_agrees"] is True
+
+
+def test_goals_are_judged_at_the_largest_scale_and_incremental_ratios_against_one_day():
+    small, large = ({"scale": s, "runs": [_run(f)]} for s, f in ((0.01, 1.0), (1.0, 5.0)))
+    incremental = report.incremental_summary({"scale": 0.01, "agencies": ["A", "B"], "runs": [
+        {"history_days": 1, "daily_run_seconds": 20.0, "daily_run_cpu_seconds": 25.0},
+        {"history_days": 365, "daily_run_seconds": 26.0, "daily_run_cpu_seconds": 27.5},
+    ]})
+    assert incremental["ratios"] == {365: 1.3} and incremental["cpu_ratios"] == {365: 1.1}
+    goals = {g["goal"]: g for g in report.goals([report.scale_summary(small), report.scale_summary(large)],
+                                               [incremental])}
+    assert goals["one day end to end at scale 1.0"]["value"] == 100.0
+    assert goals["one day end to end at scale 1.0"]["met"] is True
+    assert goals["pipeline / floor at scale 1.0"]["met"] is False  # 4.0
+    assert goals["daily run after 365 / after 1 day of history, scale 0.01"]["met"] is False
