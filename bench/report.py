@@ -186,7 +186,7 @@ def chart(summaries: list[dict], incremental: list[dict], path: Path) -> None:
     time_ax.bar([i for i in x], [s["figures"]["floor_seconds"] for s in summaries], 0.26, label="floor", color="grey")
     time_ax.bar([i + 0.27 for i in x], [s["steps"].get("peer", {}).get("seconds", 0) for s in summaries], 0.26,
                 label="peer (dlt, ingest only)", color="black")
-    time_ax.set(xticks=list(x), xticklabels=labels, xlabel="scale", ylabel="seconds", yscale="log",
+    time_ax.set(xticks=list(x), xticklabels=labels, xlabel="scale", ylabel="seconds",
                 title="One day: pipeline stages, floor, peer")
     time_ax.legend(fontsize=7)
     for offset, stage in enumerate(STAGES):
@@ -202,6 +202,8 @@ def chart(summaries: list[dict], incremental: list[dict], path: Path) -> None:
                     label=f"scale {entry['scale']}, {entry['agencies']} agencies")
     inc_ax.set(xscale="log", xlabel="days of history", ylabel="daily run (dbt build) s",
                title="Incremental cost")
+    tallest = max((r["daily_run_seconds"] for e in incremental for r in e["runs"]), default=1.0)
+    inc_ax.set_ylim(0, tallest * 1.25)
     if incremental:
         inc_ax.legend(fontsize=7)
     fig.tight_layout()
