@@ -103,6 +103,7 @@ def run_incremental(work: Path, source: dict, day: str, workers: int, histories:
     for n, days in enumerate(histories):
         env = step_env(work / f"history-{n}", source)
         landed = measure("history", {"last_day": previous, "days": days, "share": share, "workers": workers}, env)
+        agencies = landed.result["agencies"]  # the same sample for every history
         backfill = measure("transform", {}, env)
         histories_built.append((days, env, landed, backfill))
     runs = []
@@ -118,7 +119,7 @@ def run_incremental(work: Path, source: dict, day: str, workers: int, histories:
         print(f"    history {days:>3} days ({landed.result['versions']} versions): backfill build "
               f"{backfill.seconds:.1f} s, daily run {daily.seconds:.1f} s", flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    return {"agencies": histories_built[0][2].result["agencies"], "runs": runs}
+    return {"agencies": agencies, "runs": runs}
 
 
 def parse_incremental(text: str) -> dict[float, list[int]]:

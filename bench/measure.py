@@ -62,17 +62,14 @@ def measure(step: str, options: dict, env: dict[str, str]) -> Measurement:
         pid = os.fork()
         if pid == 0:
             _run_child(step, options, env, out, log)
-        process, peak, status = psutil.Process(pid), 0, None
-        while status is None:
-            done, wait_status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = os.waitstatus_to_exitcode(wait_status)
-                break
+        process, peak = psutil.Process(pid), 0
+        while not (waited := os.waitpid(pid, os.WNOHANG))[0]:
             try:
                 peak = max(peak, tree_rss(process))
             except psutil.Error:
                 pass
             time.sleep(SAMPLE_SECONDS)
+        status = os.waitstatus_to_exitcode(waited[1])
         process_seconds = time.perf_counter() - started
         if status != 0 or not out.exists():
             tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
