@@ -78,7 +78,7 @@ def summary(report, elapsed: float) -> str:
     lines = [
         "",
         f"Done in {elapsed:.0f} s: {len(report.days)} days ({report.days[0]} … {report.days[-1]}), "
-        f"{report.partitions} agency-days ingested.",
+        f"{report.agency_days} agency-days in {report.runs} runs (backfill {report.backfill_id}).",
     ]
     if report.failed:
         lines.append(f"Failed or blocked agency-days ({len(report.failed)}), not in the KPIs: {', '.join(report.failed[:20])}")
@@ -106,7 +106,6 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=DEMO_SEED)
     run.add_argument("--scale", type=float, default=DEMO_SCALE)
     run.add_argument("--faults", default="none")
-    run.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes that ingest agency-days")
     ui = sub.add_parser("ui", help="the Dagster UI and daemon on loopback, wired to a running simulator")
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--seed", type=int, default=DEMO_SEED)
@@ -119,7 +118,6 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--start", type=date.fromisoformat, required=True, help="first day, YYYY-MM-DD")
     backfill.add_argument("--end", type=date.fromisoformat, required=True, help="last day, YYYY-MM-DD (included)")
     backfill.add_argument("--agency", action="append", default=None, help="an agency code; repeat for more (default: all)")
-    backfill.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes that ingest agency-days")
     backfill.add_argument("--seed", type=int, default=DEMO_SEED, help="demo simulator, when EGOV_SOURCE_URL is not set")
     backfill.add_argument("--scale", type=float, default=DEMO_SCALE)
     backfill.add_argument("--faults", default="none")
@@ -166,22 +164,48 @@ def agency_source(args):
 
 def backfill_command(args) -> int:
     """`python -m pipelines backfill --start D --end D [--agency CODE ...]` (docs/operations.md)."""
+    from pipelines.lib.agency_days import date_range
+
     prepare_dagster_home()
-    import dagster as dg
-
-    with agency_source(args) as source, dg.DagsterInstance.get() as instance:
-        # After the source: the code location reads EGOV_ALLOW_DEMO_KEY when it loads.
-        from pipelines.definitions import defs
-        from pipelines.lib.backfill import backfill
-
+    days = date_range(args.start, args.end)
+    with agency_source(args) as source:
         print(f"Backfilling {args.start} … {args.end} for {', '.join(args.agency) if args.agency else 'every agency'} "
               f"from {source}")
-        report = backfill(defs, instance, args.start, args.end, agencies=args.agency, workers=args.workers)
-    print(f"{report.partitions - len(report.failed)} of {report.partitions} agency-days validated; "
-          f"KPIs {'rebuilt and published' if report.kpi_ok else 'FAILED: see kpi_job in the Dagster UI'}.")
+        report = run_through_instance(days, args.agency, f"backfill {args.start} … {args.end}")
+    print(f"{report.agency_days - len(report.failed)} of {report.agency_days} agency-days validated in "
+          f"{report.runs} runs; KPIs {'rebuilt and published' if report.kpi_ok else 'FAILED: see kpi_job in the Dagster UI'}.")
     if report.failed:
         print(f"Failed or blocked ({len(report.failed)}), rerun the same command to retry: {', '.join(report.failed)}")
     return 0 if report.kpi_ok and not report.failed else 1
+
+
+def run_through_instance(days, agencies, title: str):
+    """Submit the days as one backfill to the instance, with a daemon, and wait for it and its KPIs
+    with a progress bar (pipelines/orchestration.py)."""
+    import dagster as dg
+    from tqdm import tqdm
+
+    from pipelines.lib.agency_days import agency_days, unknown_agencies
+    from pipelines.lib import paths
+    from pipelines.orchestration import running_daemon, submit_backfill, wait_for_backfill
+
+    if agencies and paths.agencies_file().exists() and (unknown := unknown_agencies(agencies)):
+        raise SystemExit(f"not in the agency registry: {', '.join(unknown)}")
+    # After the source is set: the code location reads EGOV_ALLOW_DEMO_KEY when it loads.
+    from pipelines.definitions import defs
+
+    with dg.DagsterInstance.get() as instance, running_daemon(instance, data_dir() / "dagster" / "daemon.log"), \
+            tqdm(unit="agency-day", desc=f"{days[0]} … {days[-1]}", dynamic_ncols=True) as bar:
+        backfill_id = submit_backfill(instance, defs, days, agencies=agencies, title=title)
+        bar.write(f"Backfill {backfill_id} submitted to the instance ({os.environ['DAGSTER_HOME']}); "
+                  "its runs are in the Dagster UI")
+
+        def days_done(finished) -> None:
+            if bar.total is None:
+                bar.total = len(agency_days(days, agencies))
+            bar.update(len(agency_days(finished, agencies)))
+
+        return wait_for_backfill(instance, backfill_id, days, agencies=agencies, on_days_done=days_done)
 
 
 def ui_command(args) -> int:
@@ -207,15 +231,11 @@ def ui_command(args) -> int:
 
 
 def run_command(args) -> int:
-
     started = time.monotonic()
     prepare_dagster_home()
     # The demo runs on the documented demo hashing key; production sets EGOV_HASH_KEY (docs/operations.md).
     os.environ.setdefault("EGOV_ALLOW_DEMO_KEY", "1")
-    import dagster as dg
-
-    from pipelines.definitions import defs
-    from pipelines.runner import last_complete_days, progress_bar, run_days
+    from pipelines.lib.agency_days import last_complete_days
 
     with simulator(args.seed, args.scale, args.faults) as (base_url, tokens_file):
         os.environ["EGOV_SOURCE_URL"] = base_url
@@ -223,9 +243,7 @@ def run_command(args) -> int:
         days = last_complete_days(args.days)
         print(f"Simulator at {base_url} (seed {args.seed}, scale {args.scale}, faults {args.faults}); "
               f"running {days[0]} … {days[-1]}")
-        # A progress bar instead of every run's event log (the Dagster UI has them: make ui).
-        with dg.DagsterInstance.get() as instance, progress_bar(f"{days[0]} … {days[-1]}") as hooks:
-            report = run_days(defs, instance, days, workers=args.workers, **hooks)
+        report = run_through_instance(days, None, f"make run {days[0]} … {days[-1]}")
     print(summary(report, time.monotonic() - started))
     return 0 if report.kpi_ok and not report.failed else 1
 

@@ -2,8 +2,9 @@
 granularity, but not a limit of their own.
 
 `duckdb_writer`: 1, the warehouse file has one writer (dbt, then the export). `agency_api`: how
-many runs may call the agencies at once; each agency is further limited to one run at a time by
-the run tag limit in dagster.yaml. `python -m pipelines ui` applies them to the embedded
+many runs may call the agencies at once; each run pulls up to EGOV_PULL_THREADS agencies side by
+side, one request at a time per agency (pipelines/lib/pulls.py), so an agency sees at most this
+many requests at once. Two, on a two-core machine: the parsing is CPU-bound. `python -m pipelines ui` applies them to the embedded
 instance; a production deployment applies them once with `dagster instance concurrency set`
 (docs/operations.md).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-POOL_LIMITS = {"duckdb_writer": 1, "agency_api": 8}
+POOL_LIMITS = {"duckdb_writer": 1, "agency_api": 2}
 
 
 def apply_pool_limits(instance: dg.DagsterInstance, limits: dict[str, int] = POOL_LIMITS) -> None:

@@ -1,25 +1,32 @@
-"""Agency-day partitions: a day (Asia/Ho_Chi_Minh) × an agency from the registry.
+"""Daily partitions (Asia/Ho_Chi_Minh), with the agencies inside each run.
 
-Agencies are dynamic partitions, added by the agency registry asset, so a new ministry or
-province appears without a code change.
+A partition is a day; a run covers a range of days and every agency reporting on each (or the
+agencies its `egov/agencies` tag names, to re-run one agency-day alone). Why not agency × day
+partitions: docs/operations.md, "Runs and partitions".
 """
+
+from __future__ import annotations
 
 from datetime import date
 
 import dagster as dg
 
+from pipelines.lib.agency_days import agency_days, parse_agency_list
 from pipelines.settings import PARTITIONS_START, TIMEZONE_NAME
 
-AGENCY_PARTITIONS = dg.DynamicPartitionsDefinition(name="agency")
 DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone=TIMEZONE_NAME, end_offset=0)
-AGENCY_DAY_PARTITIONS = dg.MultiPartitionsDefinition({"date": DAILY_PARTITIONS, "agency": AGENCY_PARTITIONS})
+# A backfill of D days launches ceil(D / DAYS_PER_RUN) ingest runs; two run at once on two cores.
+DAYS_PER_RUN = 7
+INGEST_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_RUN)
+# Run tag: the agencies a run is limited to (comma-separated codes); absent, every agency.
+AGENCIES_TAG = "egov/agencies"
 
 
-def agency_day(context) -> tuple[str, date]:
-    """The (agency code, day) of the partition a run is materializing."""
-    keys = context.partition_key.keys_by_dimension
-    return keys["agency"], date.fromisoformat(keys["date"])
+def run_days(context) -> list[date]:
+    """The days of the partitions a run is materializing, oldest first."""
+    return [date.fromisoformat(key) for key in context.partition_keys]
 
 
-def agency_day_key(agency_code: str, day: date) -> dg.MultiPartitionKey:
-    return dg.MultiPartitionKey({"agency": agency_code, "date": day.isoformat()})
+def run_agency_days(context) -> list[tuple[str, date]]:
+    """The agency-days of a run: its days × the agencies reporting on each (or those its tag names)."""
+    return agency_days(run_days(context), parse_agency_list(context.run.tags.get(AGENCIES_TAG)))

@@ -1,7 +1,13 @@
 """Resources: the agency API client and the hashing key, configured from the environment."""
 
+from contextlib import contextmanager
+from datetime import date
+
 import dagster as dg
 from pydantic import PrivateAttr
+
+from pipelines.defs.partitions import DAILY_PARTITIONS
+from pipelines.lib.day_locks import days_locked
 
 from pipelines.lib.agency_api import AgencyApiClient, load_tokens
 from pipelines.lib.pii import hash_key_from_env
@@ -45,3 +51,20 @@ class HashKey(dg.ConfigurableResource):
 
     def key(self) -> bytes:
         return hash_key_from_env(allow_demo=self.allow_demo_key)
+
+
+class DayLocks(dg.ConfigurableResource):
+    """Holds the run's days locked for the whole run (pipelines/lib/day_locks.py): a run covering
+    a day another run is ingesting waits for it, so two pulls of one agency-day never interleave."""
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext):
+        run = context.dagster_run
+        keys = []
+        if run is not None:
+            start = run.tags.get("dagster/asset_partition_range_start") or run.tags.get("dagster/partition")
+            end = run.tags.get("dagster/asset_partition_range_end") or start
+            if start:
+                keys = DAILY_PARTITIONS.get_partition_keys_in_range(dg.PartitionKeyRange(start, end))
+        with days_locked([date.fromisoformat(k) for k in keys]):
+            yield self

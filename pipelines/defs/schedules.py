@@ -1,8 +1,8 @@
-"""Schedules, in Asia/Ho_Chi_Minh: the registry, yesterday's agency-days, a re-pull of the days
-before (agencies change dossier statuses after the day), and the monthly close.
+"""Schedules, in Asia/Ho_Chi_Minh: the registry, yesterday, a re-pull of the days before
+(agencies change dossier statuses after the day), and the monthly close.
 
-Every ingestion run a schedule requests carries its batch (`egov/batch`) and the batch's size,
-so that the `kpi_after_ingest` sensor can rebuild the KPIs once, when the whole batch is done.
+Each ingestion tick is one run covering all its days and every agency reporting on them; the
+`kpi_after_ingest` sensor rebuilds the KPIs once that run (the tick's batch) has finished.
 Schedules start stopped: turning them on is a deployment decision (docs/operations.md).
 """
 
@@ -12,35 +12,27 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from pipelines.defs.partitions import AGENCY_PARTITIONS, agency_day_key
 from pipelines.defs.publish import MONTHLY_CLOSE, PERIOD_TAG, RELEASE_TAG
 from pipelines.lib import paths
-from pipelines.runner import agency_days
 from pipelines.settings import TIMEZONE, TIMEZONE_NAME
 
 BATCH_TAG = "egov/batch"
-BATCH_SIZE_TAG = "egov/batch_size"
 # Days before the tick that are pulled again: dossiers move status for days after they arrive.
 REPULL_DAYS = (2, 3, 4)
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def tick_day(context: dg.ScheduleEvaluationContext) -> date:
     return context.scheduled_execution_time.astimezone(TIMEZONE).date()
 
 
-def batch_requests(context: dg.ScheduleEvaluationContext, batch: str, days: list[date]):
-    """One `ingest_job` run per agency valid on each day (and known as a partition), tagged with the batch."""
+def days_request(batch: str, first: date, last: date):
+    """One `ingest_job` run for the days first … last (every agency reporting on each), as a batch."""
     if not paths.agencies_file().exists():
         return dg.SkipReason("no agency registry landed yet: run registry_job once (docs/operations.md)")
-    registered = set(context.instance.get_dynamic_partitions(AGENCY_PARTITIONS.name))
-    partitions = [(code, day) for code, day in agency_days(days) if code in registered]
-    if not partitions:
-        return dg.SkipReason(f"{batch}: no registered agency is valid on {', '.join(map(str, days))}")
-    tags = {BATCH_TAG: batch, BATCH_SIZE_TAG: str(len(partitions))}
-    return [
-        dg.RunRequest(run_key=f"{batch}:{code}:{day}", partition_key=agency_day_key(code, day), tags=tags)
-        for code, day in partitions
-    ]
+    return dg.RunRequest(run_key=batch, tags={BATCH_TAG: batch, RANGE_START_TAG: first.isoformat(),
+                                              RANGE_END_TAG: last.isoformat()})
 
 
 @dg.schedule(cron_schedule="5 0 * * *", job_name="registry_job", execution_timezone=TIMEZONE_NAME)
@@ -51,16 +43,17 @@ def registry_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 
 @dg.schedule(cron_schedule="30 0 * * *", job_name="ingest_job", execution_timezone=TIMEZONE_NAME)
 def ingest_daily(context: dg.ScheduleEvaluationContext):
-    """Yesterday, for every agency valid yesterday: one run per agency-day."""
+    """Yesterday, for every agency reporting yesterday: one run."""
     day = tick_day(context) - timedelta(days=1)
-    return batch_requests(context, f"daily:{day}", [day])
+    return days_request(f"daily:{day}", day, day)
 
 
 @dg.schedule(cron_schedule="0 3 * * *", job_name="ingest_job", execution_timezone=TIMEZONE_NAME)
 def repull_recent(context: dg.ScheduleEvaluationContext):
-    """Days −2 … −4 again: status changes that arrived late land in the KPIs within days."""
+    """Days −4 … −2 again, in one run: status changes that arrived late land in the KPIs within days."""
     today = tick_day(context)
-    return batch_requests(context, f"repull:{today}", [today - timedelta(days=n) for n in REPULL_DAYS])
+    return days_request(f"repull:{today}", today - timedelta(days=max(REPULL_DAYS)),
+                        today - timedelta(days=min(REPULL_DAYS)))
 
 
 @dg.schedule(cron_schedule="0 6 1 * *", job_name="kpi_job", execution_timezone=TIMEZONE_NAME)

@@ -1,10 +1,11 @@
-"""Sensors: the KPIs once a batch of ingestion runs is done, and alerts.
+"""Sensors: the KPIs once an ingestion batch is done, and alerts.
 
-`kpi_after_ingest` waits for every run of a scheduled batch (the daily pull, the re-pull) to
-finish, including automatic run retries, and then requests one `kpi_job` run for the batch.
-It is event-driven and keyed by batch, so a slow night neither publishes half a day nor
-publishes twice, and a failed agency-day does not hold the others back (it stays out of the
-KPIs and its check failure is alerted).
+`kpi_after_ingest` requests one `kpi_job` run per finished ingestion batch, whatever started
+it: a backfill (from the UI, the CLI or `make run`) once the backfill has completed, and a run
+outside any backfill (a schedule's tick, a run launched alone from the Launchpad) once its last
+attempt has finished. Keyed by batch, so a slow night neither publishes half a backfill nor
+publishes twice, and an agency-day that failed does not hold the others back (it stays out of
+the KPIs and its check failure is alerted).
 
 The alert sensors announce each incident once: failed blocking checks by the check executions
 already announced, freshness failures (late or missing agencies, late KPI tables, assets
@@ -18,53 +19,60 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import dagster as dg
+from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
 
 from pipelines.defs.freshness import agency_freshness_evaluation, report_from_instance
-from pipelines.defs.schedules import BATCH_SIZE_TAG, BATCH_TAG
+from pipelines.defs.schedules import BATCH_TAG
 from pipelines.lib import alerts
 from pipelines.settings import TIMEZONE
 
-# Dagster's own run tags: the partition a run materializes, and whether a failed run will be retried.
-PARTITION_NAME_TAG = "dagster/partition"
+# Dagster's own run tags: the backfill a run belongs to, its first attempt, whether it will be retried.
+BACKFILL_TAG = "dagster/backfill"
+ROOT_RUN_TAG = "dagster/root_run_id"
 WILL_RETRY_TAG = "dagster/will_retry"
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+BACKFILL_DONE = [BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS, BulkActionStatus.COMPLETED_FAILED,
+                 BulkActionStatus.FAILED, BulkActionStatus.CANCELED]
+# The ingestion assets: a backfill that materializes any of them is an ingestion batch.
+INGEST_ASSETS = {dg.AssetKey(name) for name in ("raw_dossiers", "procedure_catalogue", "validated_dossiers")}
 # Batches older than this are not looked at again (their KPI run was requested long ago).
 LOOKBACK = timedelta(days=3)
 # Failed checks are announced when they happened within this window (runs last at most 2 h).
 CHECK_ALERT_WINDOW = timedelta(hours=24)
 
 
-def finished_batches(runs: Sequence[dg.DagsterRun]) -> list[str]:
-    """Batches whose every agency-day has a finished last attempt that will not be retried.
+def run_batch(run: dg.DagsterRun) -> str:
+    """The batch a run outside any backfill stands for: its schedule tick, or its first attempt."""
+    return run.tags.get(BATCH_TAG) or f"run:{run.tags.get(ROOT_RUN_TAG, run.run_id)}"
 
-    `runs` oldest first, so that a retry or a rerun of an agency-day replaces its earlier attempt.
-    """
-    latest: dict[str, dict[str, dg.DagsterRun]] = {}
-    sizes: dict[str, int] = {}
+
+def finished_run_batches(runs: Sequence[dg.DagsterRun]) -> list[str]:
+    """Batches of ingestion runs outside backfills whose last attempt finished and will not be retried.
+
+    `runs` oldest first, so that a retry replaces its earlier attempt."""
+    latest: dict[str, dg.DagsterRun] = {}
     for run in runs:
-        batch = run.tags.get(BATCH_TAG)
-        if batch is None:
-            continue
-        sizes[batch] = int(run.tags.get(BATCH_SIZE_TAG, "0"))
-        latest.setdefault(batch, {})[run.tags.get(PARTITION_NAME_TAG, run.run_id)] = run
-    done = []
-    for batch, by_partition in sorted(latest.items()):
-        last_attempts = by_partition.values()
-        if len(by_partition) >= sizes[batch] and all(
-            run.status in FINISHED and run.tags.get(WILL_RETRY_TAG) != "true" for run in last_attempts
-        ):
-            done.append(batch)
-    return done
+        if BACKFILL_TAG not in run.tags:
+            latest[run_batch(run)] = run
+    return sorted(batch for batch, run in latest.items()
+                  if run.status in FINISHED and run.tags.get(WILL_RETRY_TAG) != "true")
 
 
-@dg.sensor(job_name="kpi_job", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def finished_backfill_batches(backfills) -> list[str]:
+    """Completed backfills that ingested something, as batches."""
+    return sorted(f"backfill:{b.backfill_id}" for b in backfills
+                  if b.asset_selection and INGEST_ASSETS & set(b.asset_selection))
+
+
+@dg.sensor(job_name="kpi_job", minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING)
 def kpi_after_ingest(context: dg.SensorEvaluationContext):
-    """One `kpi_job` run per scheduled ingestion batch, once all of its runs are finished."""
+    """One `kpi_job` run per finished ingestion batch (a backfill, or a run outside any)."""
     since = datetime.now(TIMEZONE) - LOOKBACK
     runs = context.instance.get_runs(filters=dg.RunsFilter(job_name="ingest_job", created_after=since))
-    batches = finished_batches(list(reversed(runs)))
+    backfills = context.instance.get_backfills(filters=BulkActionsFilter(statuses=BACKFILL_DONE, created_after=since))
+    batches = finished_run_batches(list(reversed(runs))) + finished_backfill_batches(backfills)
     if not batches:
-        return dg.SkipReason("no scheduled ingestion batch has finished")
+        return dg.SkipReason("no ingestion batch has finished")
     return [dg.RunRequest(run_key=f"kpi:{batch}", tags={BATCH_TAG: batch}) for batch in batches]
 
 

@@ -1,21 +1,20 @@
-"""Great Expectations Data Docs in the data directory: the latest validation of each suite on
-each partition, rendered by GX's own Data Docs renderer, with indexes to find them.
+"""Great Expectations Data Docs in the data directory, written once per validation run.
 
-    quality/data_docs/index.html                                   every suite and its days
-    quality/data_docs/expectations/<suite>.html                    what the suite asks
-    quality/data_docs/validations/<suite>/date=D/index.html        that day's agencies, status
-    quality/data_docs/validations/<suite>/date=D/agency=A/validation.html   latest validation
-    quality/data_docs/validations/<suite>/date=D/agency=A/validation.json   its summary
-    quality/data_docs/static/                                      GX's styles and images
+    quality/data_docs/index.html                                  the kept runs, newest first
+    quality/data_docs/runs/<run>/index.html                       the run's agency-days, status per suite
+    quality/data_docs/runs/<run>/<suite>/<chunk>/validation.html  GX's page of the suite on the run's rows
+    quality/data_docs/expectations/<suite>.html                   what the suite asks
+    quality/data_docs/static/                                     GX's styles and images
 
-The layout is GX's own (pages four folders below the site root, so its links resolve). Every
-file is written atomically: agency-days validated in parallel never leave half a page.
+A run validates each suite once over all its agency-days, so it writes one GX page per suite
+(per chunk, for runs validated in chunks), not one per agency-day. The last `KEEP_RUNS` runs
+are kept. GX's pages sit four folders below the site root, where its links expect them.
+Every file is written atomically.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import shutil
 import tempfile
 from datetime import datetime, timezone
@@ -26,42 +25,37 @@ from pipelines.lib.landing import write_bytes_atomic
 from pipelines.settings import EXPECTATIONS_DIR, data_dir
 
 PAGE = "validation.html"
-SUMMARY = "validation.json"
-STATUSES = ("passed", "warning", "blocked")
-# The top index lists this many of each suite's most recent days.
-INDEX_DAYS = 120
+KEEP_RUNS = 20
+STATUS_CLASSES = {"validated": "passed", "quarantined rows": "warning", "blocked": "blocked", "not published": "blocked"}
 
 
 def data_docs_dir() -> Path:
     return data_dir() / "quality" / "data_docs"
 
 
-def partition_folders(agency_code: str, day) -> tuple[str, str]:
-    return f"date={day.isoformat()}", f"agency={agency_code}"
+def run_folder(run_id: str) -> Path:
+    return data_docs_dir() / "runs" / run_id
 
 
-def publish(outcome: expectations.SuiteResult, folders: tuple[str, str], status: str) -> Path:
-    """Write the outcome's Data Docs page and refresh the indexes; returns the page's path."""
-    if status not in STATUSES:
-        raise ValueError(f"status {status!r} is not one of {STATUSES}")
+def publish_run(run_id: str, outcomes: dict, agency_days: list, title: str) -> Path:
+    """Write a run's pages (`outcomes`: suite → its SuiteResults; `agency_days`: the run's
+    validation_run.AgencyDayVerdict list) and its index, refresh the site index, drop runs
+    beyond the kept ones; returns the run's index page."""
     root = data_docs_dir()
-    _ensure_site(root, outcome.suite)
-    folder = root / "validations" / outcome.suite / folders[0] / folders[1]
-    page = folder / PAGE
-    write_bytes_atomic(expectations.render_validation_html(outcome).encode(), page)
-    summary = {
-        "suite": outcome.suite,
-        "partition": list(folders),
-        "status": status,
-        "rows": outcome.rows,
-        "evaluated": outcome.evaluated,
-        "failed": [f.name for f in outcome.failures],
-        "validated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    write_bytes_atomic(json.dumps(summary, ensure_ascii=False).encode(), folder / SUMMARY)
-    _write_day_index(folder.parent, outcome.suite)
+    folder = run_folder(run_id)
+    pages = {}
+    for suite, results in outcomes.items():
+        _ensure_site(root, suite)
+        pages[suite] = []
+        for chunk, outcome in enumerate(results):
+            page = folder / suite / str(chunk) / PAGE
+            write_bytes_atomic(expectations.render_validation_html(outcome).encode(), page)
+            pages[suite].append(page.relative_to(folder).as_posix())
+    index = folder / "index.html"
+    write_bytes_atomic(_run_index(agency_days, pages, title), index)
+    _prune(root / "runs")
     _write_site_index(root)
-    return page
+    return index
 
 
 def _ensure_site(root: Path, suite: str) -> None:
@@ -84,6 +78,7 @@ def _ensure_site(root: Path, suite: str) -> None:
 def _page(title: str, body: str) -> bytes:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
         f"<title>{html.escape(title)}</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}"
@@ -92,31 +87,43 @@ def _page(title: str, body: str) -> bytes:
     ).encode()
 
 
-def _write_day_index(day_folder: Path, suite: str) -> None:
-    rows = []
-    for summary_file in sorted(day_folder.glob(f"*/{SUMMARY}")):
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
-        name = summary_file.parent.name
-        rows.append(
-            f"<tr class={summary['status']}><td><a href='{html.escape(name)}/{PAGE}'>{html.escape(name)}</a></td>"
-            f"<td>{summary['status']}</td><td>{summary['rows']}</td><td>{summary['evaluated']}</td>"
-            f"<td>{html.escape('; '.join(summary['failed'])) or '&nbsp;'}</td><td>{summary['validated_at']}</td></tr>"
-        )
-    body = (
-        f"<p><a href='../../../index.html'>all suites</a> · <a href='../../../expectations/{suite}.html'>the suite</a></p>"
-        "<table><tr><th>partition</th><th>status</th><th>rows</th><th>expectations</th><th>failed</th>"
-        f"<th>validated at (UTC)</th></tr>{''.join(rows)}</table>"
+def _run_index(agency_days: list, pages: dict[str, list[str]], title: str) -> bytes:
+    links = " · ".join(
+        f"{html.escape(suite)}: " + ", ".join(f"<a href='{p}'>page {n + 1}</a>" for n, p in enumerate(paths))
+        for suite, paths in pages.items()
     )
-    write_bytes_atomic(_page(f"{suite} · {day_folder.name}", body), day_folder / "index.html")
+    rows = []
+    for item in agency_days:
+        failed = "; ".join(f"{suite}: {line}" for suite, v in item.verdicts.items() for line in v.lines)
+        rows.append(
+            f"<tr class={STATUS_CLASSES.get(item.status, 'blocked')}><td>{item.day}</td>"
+            f"<td>{html.escape(item.agency_code)}</td><td>{html.escape(item.status)}</td><td>{item.quarantined}</td>"
+            f"<td>{html.escape(failed or item.reason) or '&nbsp;'}</td></tr>"
+        )
+    validated_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    body = (
+        f"<p><a href='../../index.html'>all runs</a> · validated at {validated_at} (UTC)</p><p>{links}</p>"
+        "<table><tr><th>day</th><th>agency</th><th>status</th><th>rows quarantined</th><th>failures</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+    return _page(title, body)
+
+
+def _prune(runs: Path) -> None:
+    """Keep the newest `KEEP_RUNS` runs."""
+    folders = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in folders[KEEP_RUNS:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _write_site_index(root: Path) -> None:
-    sections = []
-    for suite_folder in sorted(p for p in (root / "validations").iterdir() if p.is_dir()):
-        suite = suite_folder.name
-        days = sorted((p.name for p in suite_folder.iterdir() if p.is_dir()), reverse=True)[:INDEX_DAYS]
-        links = " · ".join(f"<a href='validations/{suite}/{d}/index.html'>{html.escape(d)}</a>" for d in days)
-        sections.append(
-            f"<h2>{html.escape(suite)}</h2><p><a href='expectations/{suite}.html'>expectations</a></p><p>{links}</p>"
-        )
-    write_bytes_atomic(_page("Data quality: Great Expectations validations", "".join(sections)), root / "index.html")
+    runs = sorted((p for p in (root / "runs").iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    items = "".join(
+        f"<li><a href='runs/{html.escape(p.name)}/index.html'>{html.escape(p.name)}</a> "
+        f"({datetime.fromtimestamp(p.stat().st_mtime, timezone.utc).isoformat(timespec='seconds')} UTC)</li>"
+        for p in runs
+    )
+    suites = " · ".join(f"<a href='expectations/{p.name}'>{html.escape(p.stem)}</a>"
+                        for p in sorted((root / "expectations").glob("*.html")))
+    body = f"<p>The suites: {suites}</p><h2>Validation runs (the last {KEEP_RUNS})</h2><ul>{items}</ul>"
+    write_bytes_atomic(_page("Data quality: Great Expectations validations", body), root / "index.html")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -48,6 +48,18 @@ class Failure:
     def name(self) -> str:
         return f"{self.expectation} on {self.column}" if self.column else self.expectation
 
+    # The failing rows' keys (e.g. dossier codes), for samples of any subset of them.
+    keys: list[str] = field(default_factory=list)
+
+    def restricted(self, start: int, stop: int) -> "Failure":
+        """The failure on rows [start, stop) alone, renumbered from 0."""
+        picked = [i for i, r in enumerate(self.rows) if start <= r < stop]
+        keys = [self.keys[i] for i in picked] if self.keys else []
+        values = [self.values[i] for i in picked]
+        sample = [f"{k}: {v}" if v else k for k, v in zip(keys[:SAMPLE_SIZE], values)] if keys else self.sample
+        return replace(self, rows=[self.rows[i] - start for i in picked], values=values, keys=keys,
+                       unexpected_count=len(picked), sample=sample)
+
     def describe(self) -> str:
         count = f", {self.unexpected_count} rows" if self.unexpected_count is not None else ""
         return f"{self.name}{count}, e.g. {self.sample}"
@@ -61,6 +73,23 @@ class SuiteResult:
     failures: list[Failure] = field(default_factory=list)
     # The GX validation result with the full lists dropped: what Data Docs render.
     document: Any = None
+    # Row-level expectations with their failing rows, passed or not (a `mostly` expectation
+    # can pass over a run's rows and fail on one agency-day's): what `part` judges anew.
+    row_findings: list[tuple[Failure, float]] = field(default_factory=list)
+
+    def part(self, start: int, stop: int) -> "SuiteResult":
+        """The outcome on rows [start, stop) alone (one agency-day of a frame validated once for
+        a run): table-level failures apply to every part; row-level ones to the rows they name,
+        renumbered from 0, failing where more than 1 − mostly of the part's rows fail."""
+        rows = stop - start
+        row_level = {id(finding) for finding, _ in self.row_findings}
+        failures = [f for f in self.failures if id(f) not in row_level]
+        for finding, mostly in self.row_findings:
+            mine = finding.restricted(start, stop)
+            if mine.rows and len(mine.rows) > (1 - mostly) * rows:
+                failures.append(mine)
+        return SuiteResult(suite=self.suite, rows=rows, evaluated=self.evaluated, failures=failures,
+                           document=self.document)
 
     def by_action(self, on_failure: str) -> list[Failure]:
         return [f for f in self.failures if f.on_failure == on_failure]
@@ -200,8 +229,13 @@ def validate_frame(
     outcome = SuiteResult(suite=suite_name, rows=len(frame), evaluated=len(result.results), document=result)
     for item in result.results:
         details = item.result or {}
+        config = item.expectation_config
+        row_level = "unexpected_index_list" in details
+        failure = _failure(config, details, keys) if row_level or not item.success else None
         if not item.success:
-            outcome.failures.append(_failure(item.expectation_config, details, keys))
+            outcome.failures.append(failure)
+        if row_level:
+            outcome.row_findings.append((failure, config.kwargs.get("mostly", 1.0)))
         for key in _FULL_LISTS:
             details.pop(key, None)
         if not _shown(_column_of(item.expectation_config.kwargs)):
@@ -218,8 +252,9 @@ def _failure(config, details: dict, keys) -> Failure:
     values = [_text(v) for v in details.get("unexpected_list") or []]
     if not shown or len(values) != len(rows):
         values = [""] * len(rows)
-    if rows and keys is not None:
-        sample = [f"{keys.iloc[r]}: {v}" if v else str(keys.iloc[r]) for r, v in zip(rows[:SAMPLE_SIZE], values)]
+    row_keys = [str(keys.iloc[r]) for r in rows] if keys is not None else []
+    if rows and row_keys:
+        sample = [f"{k}: {v}" if v else k for k, v in zip(row_keys[:SAMPLE_SIZE], values)]
     elif not shown:
         sample = ["<not shown>"]
     elif "partial_unexpected_list" in details:
@@ -234,6 +269,7 @@ def _failure(config, details: dict, keys) -> Failure:
         sample=sample,
         rows=rows,
         values=values,
+        keys=row_keys,
     )
 
 

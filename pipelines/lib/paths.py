@@ -4,7 +4,8 @@
     raw/procedures/date=D/agency=A/procedures.parquet
     validated/procedures/date=D/agency=A/procedures.parquet  once its checks passed; what dbt reads
     raw/dossiers/date=D/agency=A/dossiers.parquet         landed, before checks
-    quarantine/dossiers/date=D/agency=A/quarantine.parquet
+    quarantine/dossiers/date=D/agency=A/quarantine.parquet   rejected at parse
+    quarantine/dossiers/date=D/agency=A/validation.parquet   taken out by validation
     validated/dossiers/date=D/agency=A/dossiers.parquet   what dbt reads
     validated/partitions/date=D/agency=A/partition.parquet
     warehouse/kpi.duckdb                                  dbt's, and only dbt writes it
@@ -22,6 +23,8 @@ from pipelines.settings import data_dir
 PROCEDURES_FILE = "procedures.parquet"
 DOSSIERS_FILE = "dossiers.parquet"
 QUARANTINE_FILE = "quarantine.parquet"
+# Beside the parse quarantine: the rows validation took out, and which landing it judged.
+VALIDATION_QUARANTINE_FILE = "validation.parquet"
 PARTITION_FILE = "partition.parquet"
 
 
@@ -57,6 +60,23 @@ def unpublish_validated(agency_code: str, day: date) -> None:
     """The agency-day's dossiers leave validated/ (a re-ingest must pass its checks again)."""
     for root, name in ((validated_dossiers_root(), DOSSIERS_FILE), (validated_partitions_root(), PARTITION_FILE)):
         partition_path(root, day, agency_code, name).unlink(missing_ok=True)
+
+
+def discard_landed_dossiers(agency_code: str, day: date) -> None:
+    """An agency-day whose pull failed keeps nothing landed: no stale landing is validated later."""
+    unpublish_validated(agency_code, day)
+    for root, name in ((raw_dossiers_root(), DOSSIERS_FILE), (raw_dossiers_root(), PARTITION_FILE),
+                       (quarantine_root(), QUARANTINE_FILE), (quarantine_root(), VALIDATION_QUARANTINE_FILE)):
+        partition_path(root, day, agency_code, name).unlink(missing_ok=True)
+
+
+def is_validated(agency_code: str, day: date) -> bool:
+    """Whether the agency-day is in validated/, what dbt reads."""
+    return partition_path(validated_partitions_root(), day, agency_code, PARTITION_FILE).exists()
+
+
+def validation_quarantine_file(agency_code: str, day: date) -> Path:
+    return partition_path(quarantine_root(), day, agency_code, VALIDATION_QUARANTINE_FILE)
 
 
 def validated_procedures_file(agency_code: str, day: date) -> Path:

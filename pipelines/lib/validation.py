@@ -30,7 +30,6 @@ from pipelines.lib.landing import partition_path, write_table_atomic
 from pipelines.lib.payload import QUARANTINE_SCHEMA, Rejected, quarantine_rows
 
 STAGE = "validation"
-VALIDATION_QUARANTINE_FILE = "validation.parquet"
 BLOCK_SHARE_ENV = "EGOV_QUARANTINE_BLOCK_SHARE"
 DEFAULT_BLOCK_SHARE = 0.05
 # Volume anomaly: the same weekday over the previous VOLUME_WEEKS weeks, at least

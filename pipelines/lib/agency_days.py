@@ -1,0 +1,56 @@
+"""Which agency-days a run covers: the days of its partitions × the agencies reporting each day.
+
+Pure functions over the landed agency registry, shared by the assets (what a run pulls), the
+schedules and the command line (what a backfill plans), so all three agree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pyarrow.parquet as pq
+
+from pipelines.lib import paths
+from pipelines.lib.reference import agency_reports_on
+from pipelines.settings import TIMEZONE
+
+
+def date_range(start: date, end: date) -> list[date]:
+    """Every day from `start` to `end`, both included."""
+    if end < start:
+        raise ValueError(f"the range ends ({end}) before it starts ({start})")
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def last_complete_days(count: int, today: date | None = None) -> list[date]:
+    """The `count` days before today (Asia/Ho_Chi_Minh), oldest first."""
+    today = today or datetime.now(TIMEZONE).date()
+    return [today - timedelta(days=n) for n in range(count, 0, -1)]
+
+
+def registry() -> list[dict]:
+    return pq.read_table(paths.agencies_file()).to_pylist()
+
+
+def unknown_agencies(agencies: list[str]) -> list[str]:
+    """Codes the registry does not know (a typo would otherwise run nothing, silently)."""
+    known = {a["agency_code"] for a in registry()}
+    return sorted(set(agencies) - known)
+
+
+def agency_days(days: list[date], agencies: list[str] | None = None) -> list[tuple[str, date]]:
+    """Every (agency, day) to pull: agencies reporting that day (valid then, or in their tail
+    after ceasing), optionally only the given ones; by day, then agency code."""
+    listed = sorted(registry(), key=lambda a: a["agency_code"])
+    return [
+        (a["agency_code"], day)
+        for day in days
+        for a in listed
+        if agency_reports_on(a, day) and (not agencies or a["agency_code"] in agencies)
+    ]
+
+
+def parse_agency_list(text: str | None) -> list[str] | None:
+    """A comma-separated list of agency codes (a run tag), or None for every agency."""
+    codes = [c.strip() for c in (text or "").split(",") if c.strip()]
+    return codes or None
