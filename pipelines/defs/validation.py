@@ -56,6 +56,11 @@ def _agency_day_rows(items: list[AgencyDayVerdict], suite: str) -> dg.TableMetad
     )
 
 
+def _blocking(judged) -> str:
+    """The blocking lines of a verdict, without their marker: what the description names."""
+    return "; ".join(line.removeprefix("- BLOCKING: ") for line in judged.lines if line.startswith("- BLOCKING: "))
+
+
 def check_result(check_name: str, items: list[AgencyDayVerdict], docs_page: str) -> dg.AssetCheckResult:
     """One check over the run: passed when no agency-day failed the suite; ERROR when some were blocked."""
     asset, suite, blocks = CHECKS[check_name]
@@ -64,8 +69,8 @@ def check_result(check_name: str, items: list[AgencyDayVerdict], docs_page: str)
     blocked = [i for i in failed if i.verdicts[suite].blocked]
     if blocked:
         description = (f"{len(blocked)} of {len(judged)} agency-days BLOCKED, kept out of the KPIs until re-ingested "
-                       f"and passing ({DOCS}): " + "; ".join(
-                           f"{i.where}: {i.verdicts[suite].lines[0].removeprefix('- ')}" for i in blocked[:10]))
+                       f"and passing ({DOCS}): " + "; ".join(f"{i.where}: BLOCKED by {_blocking(i.verdicts[suite])}"
+                                                             for i in blocked[:10]))
     elif failed:
         description = f"{len(failed)} of {len(judged)} agency-days had failures and go on ({DOCS})"
     else:

@@ -231,7 +231,7 @@ def validate_frame(
         details = item.result or {}
         config = item.expectation_config
         row_level = "unexpected_index_list" in details
-        failure = _failure(config, details, keys) if row_level or not item.success else None
+        failure = _failure(config, details, keys, frame) if row_level or not item.success else None
         if not item.success:
             outcome.failures.append(failure)
         if row_level:
@@ -245,11 +245,15 @@ def validate_frame(
     return outcome
 
 
-def _failure(config, details: dict, keys) -> Failure:
+def _failure(config, details: dict, keys, frame=None) -> Failure:
     column = _column_of(config.kwargs)
     shown = _shown(column)
     rows = [int(i) for i in details.get("unexpected_index_list") or []]
-    values = [_text(v) for v in details.get("unexpected_list") or []]
+    if shown and rows and frame is not None and config.kwargs.get("column") in getattr(frame, "columns", ()):
+        # Read from the frame: GX caps unexpected_list (200 values) but not the index list.
+        values = [_text(v) for v in frame[config.kwargs["column"]].iloc[rows]]
+    else:
+        values = [_text(v) for v in details.get("unexpected_list") or []]
     if not shown or len(values) != len(rows):
         values = [""] * len(rows)
     row_keys = [str(keys.iloc[r]) for r in rows] if keys is not None else []

@@ -65,7 +65,7 @@ def test_clean_data_raises_nothing_and_is_published_as_landed(clean):
         assert clean.quarantine(code, day) == [], (code, day)
         for name in (ROWS, PARTITION, "procedure_catalogue_expectations"):
             evaluation = clean.check(name, code, day)
-            assert evaluation.passed, (name, code, day, evaluation.description)
+            assert evaluation.passed, (name, code, day, evaluation.failures)
         raw = clean.partition_file("raw", "dossiers", code, day, "dossiers.parquet")
         validated = clean.partition_file("validated", "dossiers", code, day, "dossiers.parquet")
         assert os.path.samefile(raw, validated), "nothing removed: published by hard link"
@@ -89,18 +89,17 @@ def test_row_faults_are_caught_by_gx_and_do_not_block(dirty):
     for code, day in dirty.partitions:
         validation = [r for r in dirty.quarantine(code, day) if r["stage"] == "validation"]
         evaluation = dirty.check(ROWS, code, day)
-        metadata = {k: v.value for k, v in evaluation.metadata.items()}
-        assert metadata["quarantined_rows"] == len(validation)
+        assert evaluation.quarantined == len(validation)
         if not validation:
             assert evaluation.passed
             continue
-        assert not evaluation.passed and evaluation.severity.value == "WARN", (code, day)
-        assert f"agency {code}, day {day}" in evaluation.description
-        assert "- quarantined: expect_column_values_to_be_in_set on status" in metadata["failures"]
-        # Samples name the dossier and the offending value.
+        assert not evaluation.passed and evaluation.severity == "WARN", (code, day)
+        assert "agency-days had failures and go on" in evaluation.description
+        assert "- quarantined: expect_column_values_to_be_in_set on status" in evaluation.failures
+        # Samples name the dossier and the offending value, from this agency-day's own rows.
         sample = next(r for r in validation if "on status" in r["reason"])
-        assert f"{sample['dossier_code']}: {sample['reason'].rsplit(': ', 1)[1]}" in metadata["failures"]
-        assert Path(metadata["data_docs"]).exists()
+        assert f"{sample['dossier_code']}: {sample['reason'].rsplit(': ', 1)[1]}" in evaluation.failures
+        assert Path(evaluation.data_docs_url.removeprefix("file://")).exists()
 
 
 def test_validated_holds_exactly_the_rows_that_passed_and_counts_reconcile(dirty):
@@ -134,8 +133,8 @@ def test_too_many_quarantined_rows_block_the_agency_day(tmp_path, monkeypatch):
     run = run_profile(tmp_path, [("000.00.00.G12", DAY1)], faults="dirty", seed=5, scale=0.05, now=NOW)
     assert run.failed == ["000.00.00.G12 2025-03-04"]
     evaluation = run.check(ROWS, "000.00.00.G12", DAY1)
-    assert not evaluation.passed and evaluation.severity.value == "ERROR"
-    assert "more than the 0.1% allowed" in evaluation.metadata["failures"].value
+    assert not evaluation.passed and evaluation.severity == "ERROR"
+    assert "more than the 0.1% allowed" in evaluation.failures
     assert not run.partition_file("validated", "dossiers", "000.00.00.G12", DAY1, "dossiers.parquet").exists()
 
 
@@ -145,12 +144,12 @@ def test_drift_faults_map_one_to_one_to_blocking_schema_failures(drift):
     flagged = set()
     for code, day in drift.partitions:
         evaluation = drift.check(PARTITION, code, day)
-        metadata = {k: v.value for k, v in evaluation.metadata.items()}
-        if "MaBuuChinh" in json.loads(metadata["unknown_fields"]):
+        manifest = pq.read_table(drift.partition_file("raw", "dossiers", code, day, "partition.parquet")).to_pylist()[0]
+        if "MaBuuChinh" in json.loads(manifest["unknown_fields"]):
             flagged.add((code, day, "field_added"))
-        if "KenhThucHien" in json.loads(metadata["missing_fields"]) and "KenhNop" in json.loads(metadata["unknown_fields"]):
+        if "KenhThucHien" in json.loads(manifest["missing_fields"]) and "KenhNop" in json.loads(manifest["unknown_fields"]):
             flagged.add((code, day, "field_renamed"))
-        assert evaluation.passed == (metadata["unknown_fields"] == "[]" == metadata["missing_fields"])
+        assert evaluation.passed == (manifest["unknown_fields"] == "[]" == manifest["missing_fields"])
     assert flagged == injected and len(injected) == 4
 
 
@@ -161,10 +160,10 @@ def test_a_blocking_failure_names_expectation_agency_and_day_and_keeps_the_parti
         evaluation = drift.check(PARTITION, code, day)
         validated = drift.partition_file("validated", "dossiers", code, day, "dossiers.parquet")
         if (code, day) in blocked:
-            assert not evaluation.passed and evaluation.severity.value == "ERROR"
-            assert evaluation.description.startswith(f"agency {code}, day {day}: BLOCKED by ")
-            assert "expect_column_values_to_be_in_set on unknown_fields" in evaluation.description
-            assert "- BLOCKING: expect_column_values_to_be_in_set on missing_fields" in evaluation.metadata["failures"].value
+            assert not evaluation.passed and evaluation.severity == "ERROR"
+            assert f"agency {code}, day {day}: BLOCKED by expect_column_values_to_be_in_set on unknown_fields" \
+                in evaluation.description
+            assert "- BLOCKING: expect_column_values_to_be_in_set on missing_fields" in evaluation.failures
             assert not validated.exists()
         else:
             assert evaluation.passed and validated.exists()
