@@ -29,11 +29,16 @@ def test_the_validation_checks_are_registered_with_their_blocking_flags():
     graph = defs.resolve_asset_graph()
     blocking = {(key.asset_key.to_user_string(), key.name): graph.get_check_spec(key).blocking
                 for key in graph.asset_check_keys}
-    assert {k: v for k, v in blocking.items() if k[0] in ("raw_dossiers", "procedure_catalogue", "agency_registry")} == {
-        ("raw_dossiers", "raw_dossiers_expectations"): True,
-        ("raw_dossiers", "raw_dossiers_partition_expectations"): True,
-        ("raw_dossiers", "raw_dossiers_volume"): False,
-        ("procedure_catalogue", "procedure_catalogue_expectations"): True,
+    sources = ("raw_dossiers", "procedure_catalogue", "agency_registry", "validated_dossiers", "validated_procedures")
+    assert {k: v for k, v in blocking.items() if k[0] in sources} == {
+        # What a run pulled: a report (blocking them would stop every agency-day of the run).
+        ("raw_dossiers", "raw_dossiers_pulled"): False,
+        ("procedure_catalogue", "procedure_catalogue_pulled"): False,
+        # What validation decided, per agency-day inside the run (the gate blocks agency-days itself).
+        ("validated_dossiers", "raw_dossiers_expectations"): True,
+        ("validated_dossiers", "raw_dossiers_partition_expectations"): True,
+        ("validated_dossiers", "raw_dossiers_volume"): False,
+        ("validated_procedures", "procedure_catalogue_expectations"): True,
         ("agency_registry", "agency_registry_expectations"): True,
         ("agency_registry", "agency_freshness"): False,  # the freshness report in the UI: a warning
     }

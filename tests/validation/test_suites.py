@@ -130,16 +130,39 @@ def test_applicant_hashes_never_reach_samples_or_data_docs(landed):
     assert not any(h in shown for h in hashes)
 
 
-def test_volume_suite_takes_its_bounds_at_run_time(landed):
-    frame = landed.to_pandas()
-    inside = validate_frame(frame, "raw_dossiers_volume", key_column=None,
-                            parameters={"volume_min": len(frame) - 5, "volume_max": len(frame) + 5})
-    below = validate_frame(frame, "raw_dossiers_volume", key_column=None,
-                           parameters={"volume_min": len(frame) * 2, "volume_max": len(frame) * 3})
-    assert inside.failures == []
-    assert [(f.name, f.on_failure, f.sample) for f in below.failures] == [
-        ("expect_table_row_count_to_be_between", "warn", [str(len(frame))])
+def test_volume_suite_judges_each_agency_day_against_its_own_bounds():
+    frame = pd.DataFrame([
+        {"agency_code": "000.00.00.H29", "day": DAY, "rows": 100, "volume_min": 95.0, "volume_max": 105.0},
+        {"agency_code": "000.00.00.G12", "day": DAY, "rows": 100, "volume_min": 200.0, "volume_max": 300.0},
+        {"agency_code": "000.00.00.G03", "day": DAY, "rows": 7, "volume_min": None, "volume_max": None},
+    ])
+    outcome = validate_frame(frame, "raw_dossiers_volume", key_column="agency_code")
+    assert [f.name for f in outcome.part(0, 1).failures] == []
+    assert [(f.name, f.on_failure, f.sample) for f in outcome.part(1, 2).failures] == [
+        ("expect_column_pair_values_a_to_be_greater_than_b on rows,volume_min", "warn", ["000.00.00.G12: 100, 200.0"])
     ]
+    assert outcome.part(2, 3).failures == [], "no bounds yet: not judged"
+
+
+def test_a_run_validated_once_is_judged_agency_day_by_agency_day(landed):
+    """Failures found over a run's rows land on the agency-days whose rows failed, renumbered; a
+    `mostly` expectation that passes over the run still fails on the agency-day it fails on."""
+    frame = landed.to_pandas()
+    clean, bad = frame.iloc[:40].copy(), frame.iloc[40:60].copy()
+    bad.loc[bad.index[:2], "status"] = 42
+    bad["applicant_type"] = None  # 20 of the run's 420 rows (< 5 %), but every row of this agency-day
+    many_clean = pd.concat([clean.assign(updated_at=clean["updated_at"] + pd.Timedelta(seconds=k)) for k in range(10)],
+                           ignore_index=True)  # versions a second apart: no duplicate (dossier, version)
+    both = pd.concat([many_clean, bad], ignore_index=True)
+    outcome = validate_frame(both, "raw_dossiers")
+    assert not [f for f in outcome.failures if f.column == "applicant_type"], "5 % of the run's rows is allowed"
+    first, second = outcome.part(0, len(many_clean)), outcome.part(len(many_clean), len(both))
+    assert first.failures == [] and first.rows == len(many_clean)
+    by_name = {f.name: f for f in second.failures}
+    status = by_name["expect_column_values_to_be_in_set on status"]
+    assert status.rows == [0, 1] and status.unexpected_count == 2
+    assert status.sample == [f"{bad['dossier_code'].iloc[0]}: 42", f"{bad['dossier_code'].iloc[1]}: 42"]
+    assert by_name["expect_column_values_to_not_be_null on applicant_type"].on_failure == "warn"
 
 
 def test_manifest_suite_blocks_on_drift_and_on_counts_that_do_not_reconcile():
@@ -170,7 +193,8 @@ def test_procedure_catalogue_suite(sim):
     assert validate_frame(clean, "procedure_catalogue", key_column="procedure_code").failures == []
     twice = validate_frame(pd.concat([clean, clean.iloc[[0]]], ignore_index=True), "procedure_catalogue",
                            key_column="procedure_code")
-    assert [f.name for f in twice.blocking_failures] == ["expect_column_values_to_be_unique on procedure_code"]
+    assert [f.name for f in twice.blocking_failures] == [
+        "expect_compound_columns_to_be_unique on agency_code,day,procedure_code"]
     odd = clean.copy()
     odd.loc[0, "online_level"] = "level_5"
     odd.loc[1, "handling_days"] = 0
