@@ -76,19 +76,25 @@ def kpi_after_ingest(context: dg.SensorEvaluationContext):
     return [dg.RunRequest(run_key=f"kpi:{batch}", tags={BATCH_TAG: batch}) for batch in batches]
 
 
-def _metadata_values(evaluation) -> dict[str, object]:
-    return {key: value.value for key, value in evaluation.metadata.items()}
+def blocked_agency_days(evaluation) -> list[dict[str, object]]:
+    """One alert's metadata per agency-day a check blocked (its failures table), or the check's own."""
+    metadata = {key: value.value for key, value in evaluation.metadata.items()}
+    table = metadata.get("failures")
+    if not hasattr(table, "records"):
+        return [metadata]
+    rows = [r.data for r in table.records]
+    return [{"agency": row["agency"], "day": row["day"], "failures": row.get("failures") or f"- FAILED: {row['detail']}"}
+            for row in rows if "BLOCKING" in str(row.get("failures", "")) or row.get("status") == "failed"]
 
 
 def failed_blocking_checks(instance: dg.DagsterInstance, graph, since: float) -> list:
-    """Failed ERROR evaluations of blocking checks created after `since`, oldest first.
+    """Failed ERROR evaluations of checks created after `since`, oldest first: an agency-day
+    blocked by validation or not pulled at all, a failed dbt test of error severity.
 
     Read from the asset-check executions index, which every instance keeps in one place (the
     embedded SQLite event log is sharded by run, so event ids do not order across runs)."""
     records = []
     for key in graph.asset_check_keys:
-        if not graph.get_check_spec(key).blocking:
-            continue
         for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=1000):
             if record.create_timestamp < since:
                 break
@@ -111,12 +117,14 @@ def check_failure_alerts(context: dg.SensorEvaluationContext):
         if record.id in announced:
             continue
         evaluation = record.event.dagster_event.event_specific_data
-        alert = alerts.check_failure_alert(
-            evaluation.asset_key.to_user_string(), evaluation.check_name, _metadata_values(evaluation),
-            evaluation.description, record.run_id,
-            datetime.fromtimestamp(record.event.timestamp, TIMEZONE).isoformat(timespec="seconds"), record.partition,
-        )
-        if alerts.deliver(alert, context.log.warning):
+        at = datetime.fromtimestamp(record.event.timestamp, TIMEZONE).isoformat(timespec="seconds")
+        delivered = [
+            alerts.deliver(alerts.check_failure_alert(evaluation.asset_key.to_user_string(), evaluation.check_name,
+                                                      metadata, evaluation.description, record.run_id, at,
+                                                      record.partition), context.log.warning)
+            for metadata in blocked_agency_days(evaluation)
+        ]
+        if all(delivered):
             announced[record.id] = record.create_timestamp
             new += 1
     context.update_cursor(json.dumps(announced, sort_keys=True))

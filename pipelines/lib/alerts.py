@@ -50,8 +50,6 @@ def check_failure_alert(
 ) -> dict:
     """A failed blocking check, naming the agency, the day and the expectations that failed."""
     agency, day = metadata.get("agency"), metadata.get("day")
-    if agency is None and partition and "|" in partition:
-        agency, day = partition.split("|", 1)  # an agency-day key: "<agency>|<date>"
     expectations = failed_expectations(str(metadata.get("failures") or ""))
     where = f"agency {agency}, day {day}" if agency else f"asset {asset}"
     return {

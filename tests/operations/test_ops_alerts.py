@@ -36,10 +36,11 @@ def test_a_failed_check_alert_names_the_agency_the_day_and_the_expectations():
     assert alert["run_id"] == "run-1" and alert["description"] == "BLOCKED"
 
 
-def test_without_metadata_the_agency_and_day_come_from_the_partition_key():
-    alert = alerts.check_failure_alert("procedure_catalogue", "procedure_catalogue_expectations", {}, None, "run-2",
-                                       "2025-03-05T00:41:00+07:00", "000.00.00.G12|2025-03-04")
-    assert (alert["agency"], alert["day"], alert["failed_expectations"]) == ("000.00.00.G12", "2025-03-04", [])
+def test_without_an_agency_the_alert_names_the_asset_and_its_partition():
+    alert = alerts.check_failure_alert("kpi_scores", "not_null_kpi_scores_points_total", {}, None, "run-2",
+                                       "2025-03-05T00:41:00+07:00", None)
+    assert (alert["agency"], alert["day"], alert["failed_expectations"]) == (None, None, [])
+    assert alert["message"].startswith("asset kpi_scores: blocking check not_null_kpi_scores_points_total")
 
 
 def test_freshness_incidents_are_the_late_agencies_and_tables():

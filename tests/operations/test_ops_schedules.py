@@ -10,8 +10,8 @@ import pytest
 from dagster._utils.schedules import cron_string_iterator
 
 from pipelines.defs import schedules
-from pipelines.defs.partitions import AGENCY_DAY_PARTITIONS, AGENCY_PARTITIONS, agency_day_key
 from pipelines.definitions import defs
+from pipelines.lib.agency_days import agency_days
 from pipelines.settings import TIMEZONE
 from tests.operations.conftest import agency, write_registry
 
@@ -27,21 +27,15 @@ REGISTRY = [
 
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory):
-    """A persistent instance (schedule contexts need one) that knows the registry's agencies."""
+    """A persistent instance (schedule contexts need one), with the registry landed."""
     with pytest.MonkeyPatch.context() as monkeypatch, dg.instance_for_test() as instance:
         monkeypatch.setenv("EGOV_DATA_DIR", str(tmp_path_factory.mktemp("data")))
         write_registry(REGISTRY)
-        instance.add_dynamic_partitions(AGENCY_PARTITIONS.name, [a["agency_code"] for a in REGISTRY])
         yield instance
 
 
 def local(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=TIMEZONE)
-
-
-def agency_and_day(partition_key: str) -> tuple[str, str]:
-    keys = AGENCY_DAY_PARTITIONS.get_partition_key_from_str(partition_key).keys_by_dimension
-    return keys["agency"], keys["date"]
 
 
 def evaluate(schedule: dg.ScheduleDefinition, instance, when: datetime) -> dg.ScheduleExecutionData:
@@ -71,45 +65,30 @@ def test_next_ticks():
     assert next_ticks(schedules.monthly_close, after, 2) == ["2025-04-01T06:00:00+07:00", "2025-05-01T06:00:00+07:00"]
 
 
-def test_the_daily_run_requests_yesterday_for_every_agency_valid_yesterday(instance):
+def test_the_daily_run_requests_yesterday_in_one_run(instance):
     # 00:30 in Hanoi is 17:30 UTC the evening before: the day is Vietnam's, not UTC's.
     tick = datetime(2025, 3, 31, 17, 30, tzinfo=timezone.utc)
-    result = evaluate(schedules.ingest_daily, instance, tick)
-    requests = result.run_requests
-    assert sorted(r.partition_key for r in requests) == sorted(
-        agency_day_key(code, date(2025, 3, 31)) for code in ("000.00.00.G12", "000.00.00.H01", "000.00.00.H02"))
-    assert {r.tags["egov/batch"] for r in requests} == {"daily:2025-03-31"}
-    assert {r.tags["egov/batch_size"] for r in requests} == {"3"}
-    assert len({r.run_key for r in requests}) == 3
-    # The tag dagster.yaml limits to one run per agency at a time.
-    assert all(r.tags["dagster/partition/agency"] == agency_and_day(r.partition_key)[0] for r in requests)
-    # The partition keys are valid keys of ingest_job's partitions.
-    job = defs.resolve_job_def("ingest_job")
-    keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
-    assert all(r.partition_key in keys for r in requests)
+    (request,) = evaluate(schedules.ingest_daily, instance, tick).run_requests
+    assert request.tags[schedules.RANGE_START_TAG] == request.tags[schedules.RANGE_END_TAG] == "2025-03-31"
+    assert request.tags["egov/batch"] == request.run_key == "daily:2025-03-31"
+    # The range is one of ingest_job's partitions.
+    assert "2025-03-31" in defs.resolve_job_def("ingest_job").partitions_def.get_partition_keys()
 
 
-def test_new_and_merged_agencies_follow_the_registry(instance):
-    requests = evaluate(schedules.ingest_daily, instance, local("2025-07-02T00:30")).run_requests
+def test_a_run_pulls_the_agencies_reporting_on_each_of_its_days(instance):
+    """Which agencies a day pulls is the registry's answer at run time (pipelines/lib/agency_days)."""
+    assert agency_days([date(2025, 3, 31)]) == [
+        (code, date(2025, 3, 31)) for code in ("000.00.00.G12", "000.00.00.H01", "000.00.00.H02")]
     # H40 exists from 1 July; H02 ceased on 30 April but is still pulled in its reporting tail.
-    assert {agency_and_day(r.partition_key) for r in requests} == {
-        (code, "2025-07-01") for code in ("000.00.00.G12", "000.00.00.H01", "000.00.00.H02", "000.00.00.H40")}
+    assert {code for code, _ in agency_days([date(2025, 7, 1)])} == {
+        "000.00.00.G12", "000.00.00.H01", "000.00.00.H02", "000.00.00.H40"}
+    assert agency_days([date(2025, 7, 1)], ["000.00.00.H40"]) == [("000.00.00.H40", date(2025, 7, 1))]
 
 
-def test_the_repull_requests_days_minus_two_to_minus_four(instance):
-    requests = evaluate(schedules.repull_recent, instance, local("2025-03-10T03:00")).run_requests
-    days = sorted({agency_and_day(r.partition_key)[1] for r in requests})
-    assert days == ["2025-03-06", "2025-03-07", "2025-03-08"]
-    assert len(requests) == 3 * 3 and {r.tags["egov/batch"] for r in requests} == {"repull:2025-03-10"}
-    assert {r.tags["egov/batch_size"] for r in requests} == {"9"}
-
-
-def test_only_registered_agency_partitions_are_requested(data_dir):
-    write_registry(REGISTRY)
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(AGENCY_PARTITIONS.name, ["000.00.00.H01"])
-        requests = evaluate(schedules.ingest_daily, instance, local("2025-03-10T00:30")).run_requests
-    assert [r.partition_key for r in requests] == [agency_day_key("000.00.00.H01", date(2025, 3, 9))]
+def test_the_repull_requests_days_minus_four_to_minus_two_in_one_run(instance):
+    (request,) = evaluate(schedules.repull_recent, instance, local("2025-03-10T03:00")).run_requests
+    assert (request.tags[schedules.RANGE_START_TAG], request.tags[schedules.RANGE_END_TAG]) == ("2025-03-06", "2025-03-08")
+    assert request.tags["egov/batch"] == "repull:2025-03-10"
 
 
 def test_without_a_registry_the_daily_run_skips_and_says_why(data_dir):

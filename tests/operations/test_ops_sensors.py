@@ -8,46 +8,49 @@ import dagster as dg
 import pytest
 
 from pipelines.defs import sensors
-from pipelines.defs.sensors import finished_batches
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+
+from pipelines.defs.sensors import finished_backfill_batches, finished_run_batches
 from tests.helpers import serve
 
 S, F, C = dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED
 
 
-def run(batch: str | None, size: int, partition: str, status: dg.DagsterRunStatus, **tags: str) -> dg.DagsterRun:
-    batch_tags = {"egov/batch": batch, "egov/batch_size": str(size)} if batch else {}
-    return dg.DagsterRun(job_name="ingest_job", status=status,
-                         tags={**batch_tags, "dagster/partition": partition, **tags})
+def run(status: dg.DagsterRunStatus, batch: str | None = None, **tags: str) -> dg.DagsterRun:
+    return dg.DagsterRun(job_name="ingest_job", status=status, tags={**({"egov/batch": batch} if batch else {}), **tags})
 
 
-def test_a_batch_is_done_when_every_agency_day_has_a_final_attempt():
-    done = [run("daily:2025-03-04", 3, p, s) for p, s in (("a|2025-03-04", S), ("b|2025-03-04", F), ("c|2025-03-04", C))]
-    assert finished_batches(done) == ["daily:2025-03-04"]
+def test_a_scheduled_run_is_a_batch_done_when_its_last_attempt_finished():
+    assert finished_run_batches([run(S, "daily:2025-03-04"), run(F, "repull:2025-03-10"), run(C, "daily:x")]) == [
+        "daily:2025-03-04", "daily:x", "repull:2025-03-10"]
 
 
-@pytest.mark.parametrize("runs", [
-    # Still being submitted: two of three runs exist.
-    [run("daily:d", 3, "a|d", S), run("daily:d", 3, "b|d", S)],
-    # One still queued or running.
-    [run("daily:d", 2, "a|d", S), run("daily:d", 2, "b|d", dg.DagsterRunStatus.STARTING)],
-    [run("daily:d", 2, "a|d", S), run("daily:d", 2, "b|d", dg.DagsterRunStatus.STARTED)],
-    # Failed, and the daemon will retry it.
-    [run("daily:d", 2, "a|d", S), run("daily:d", 2, "b|d", F, **{"dagster/will_retry": "true"})],
+@pytest.mark.parametrize("status, tags", [
+    (dg.DagsterRunStatus.STARTING, {}), (dg.DagsterRunStatus.STARTED, {}),
+    (F, {"dagster/will_retry": "true"}),  # failed, and the daemon will retry it
 ])
-def test_a_batch_is_not_done_while_an_agency_day_may_still_change(runs):
-    assert finished_batches(runs) == []
+def test_a_run_is_not_done_while_it_may_still_change(status, tags):
+    assert finished_run_batches([run(status, "daily:d", **tags)]) == []
 
 
-def test_a_retry_replaces_the_failed_attempt_and_unbatched_runs_are_ignored():
+def test_a_retry_replaces_the_failed_attempt_and_backfill_runs_wait_for_their_backfill():
     runs = [
-        run("repull:2025-03-10", 2, "a|2025-03-06", S),
-        run("repull:2025-03-10", 2, "b|2025-03-06", F, **{"dagster/will_retry": "true"}),
-        run("repull:2025-03-10", 2, "b|2025-03-06", dg.DagsterRunStatus.STARTED, **{"dagster/retry_number": "1"}),
-        run(None, 0, "c|2025-03-06", dg.DagsterRunStatus.STARTED),  # `make run` or a manual run
+        run(F, None, **{"dagster/will_retry": "true"}),
+        run(dg.DagsterRunStatus.STARTED, None, **{"dagster/root_run_id": "first", "dagster/retry_number": "1"}),
+        run(S, None, **{"dagster/backfill": "abc"}),  # its backfill decides
     ]
-    assert finished_batches(runs) == []
-    runs[2] = run("repull:2025-03-10", 2, "b|2025-03-06", S, **{"dagster/retry_number": "1"})
-    assert finished_batches(runs) == ["repull:2025-03-10"]
+    runs[0] = dg.DagsterRun(job_name="ingest_job", status=F, run_id="first", tags={"dagster/will_retry": "true"})
+    assert finished_run_batches(runs) == []
+    runs[1] = run(S, None, **{"dagster/root_run_id": "first", "dagster/retry_number": "1"})
+    assert finished_run_batches(runs) == ["run:first"], "a run launched alone from the UI is its own batch"
+
+
+def test_only_backfills_that_ingested_are_batches():
+    ingest = PartitionBackfill(backfill_id="ing", status=BulkActionStatus.COMPLETED_SUCCESS, from_failure=False,
+                               tags={}, backfill_timestamp=0.0, asset_selection=[dg.AssetKey("raw_dossiers")])
+    other = PartitionBackfill(backfill_id="kpi", status=BulkActionStatus.COMPLETED_SUCCESS, from_failure=False,
+                              tags={}, backfill_timestamp=0.0, asset_selection=[dg.AssetKey("kpi_scores")])
+    assert finished_backfill_batches([ingest, other]) == ["backfill:ing"]
 
 
 def test_every_sensor_is_registered():
@@ -63,7 +66,7 @@ def test_a_failed_blocking_check_is_announced_once(data_dir, tmp_path, monkeypat
     from simulator import Simulation
 
     from pipelines.definitions import defs
-    from pipelines.runner import ingest_partition, register_agencies
+    from tests.helpers import ingest_days, register
 
     day = date(2025, 3, 4)
     probe = Simulation(seed=11, scale=0.01, faults="drift", now=datetime(2025, 3, 6, 6, 0), drift_from=day)
@@ -74,8 +77,8 @@ def test_a_failed_blocking_check_is_announced_once(data_dir, tmp_path, monkeypat
     server = serve(sim, tmp_path, monkeypatch)
     try:
         with dg.instance_for_test() as instance:
-            assert register_agencies(defs, instance)
-            assert not ingest_partition(defs, instance, drifted, day)  # blocked
+            assert register(defs, instance)
+            assert ingest_days(defs, instance, [day], [drifted]) == [f"{drifted} {day}"]  # blocked
 
             def tick(cursor):
                 context = dg.build_sensor_context(instance=instance, cursor=cursor, repository_def=defs.get_repository_def())
