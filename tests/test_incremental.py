@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from tests.helpers import read_marts, serve
+from tests.helpers import build_kpis, ingest_days, read_marts, register, serve
 
 DAY1, DAY2, DAY3 = date(2025, 9, 8), date(2025, 9, 9), date(2025, 9, 10)
 TABLES = ("int_dossier_states_daily", "kpi_processed_records", "kpi_transaction_volumes",
@@ -30,19 +30,17 @@ def assert_same(left: dict, right: dict):
 
 def pull(sim, tmp_path, monkeypatch, instance, partitions):
     from pipelines.definitions import defs
-    from pipelines.runner import ingest, register_agencies
 
     server = serve(sim, tmp_path, monkeypatch)
     try:
-        assert register_agencies(defs, instance)
-        assert ingest(defs, instance, partitions) == []
+        assert register(defs, instance)
+        assert ingest_days(defs, instance, [d for _, d in partitions], [a for a, _ in partitions]) == []
     finally:
         server.shutdown()
 
 
 def kpis(instance):
     from pipelines.definitions import defs
-    from pipelines.runner import build_kpis
 
     assert build_kpis(defs, instance)
 

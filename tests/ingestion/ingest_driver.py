@@ -26,11 +26,11 @@ def main(seed: str, scale: str, *days: str) -> int:
     os.environ.update(EGOV_SOURCE_URL=url, EGOV_AGENCY_TOKENS_FILE=tokens)
 
     from pipelines.definitions import defs
-    from pipelines.runner import agency_days, ingest, register_agencies
+    from tests.helpers import ingest_days, register
 
     with dg.DagsterInstance.get() as instance:
-        assert register_agencies(defs, instance)
-        failed = ingest(defs, instance, agency_days(wanted), workers=2)
+        assert register(defs, instance)
+        failed = ingest_days(defs, instance, wanted)
     server.shutdown()
     print(json.dumps({"failed": failed}))
     return 1 if failed else 0

@@ -5,8 +5,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from pipelines.defs.partitions import AGENCY_PARTITIONS, agency_day_key
-from pipelines.defs.resources import AgencyApi, HashKey
+from pipelines.defs.resources import AgencyApi, DayLocks, HashKey
 from pipelines.defs.sources import raw_dossiers
 from pipelines.lib.pii import DEMO_HASH_KEY, MissingHashKey, hash_key_from_env, hash_personal_id
 
@@ -25,13 +24,13 @@ def test_without_a_key_production_refuses_with_a_clear_message(monkeypatch):
 def test_a_run_without_a_key_stops_before_pulling_anything(monkeypatch, data_dir):
     monkeypatch.delenv("EGOV_HASH_KEY", raising=False)
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions(AGENCY_PARTITIONS.name, ["000.00.00.G12"])
         result = dg.materialize(
             [raw_dossiers],
             instance=instance,
-            partition_key=agency_day_key("000.00.00.G12", date(2025, 3, 3)),
+            partition_key=date(2025, 3, 3).isoformat(),
             # Port 9 (discard) on loopback: nothing listens, so any request would fail loudly.
-            resources={"agency_api": AgencyApi(base_url="http://127.0.0.1:9"), "hash_key": HashKey()},
+            resources={"agency_api": AgencyApi(base_url="http://127.0.0.1:9"), "hash_key": HashKey(),
+                       "day_locks": DayLocks()},
             raise_on_error=False,
         )
     assert not result.success

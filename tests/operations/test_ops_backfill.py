@@ -1,14 +1,13 @@
-"""A 90-day backfill at small scale, then what operations see on that instance when a second
-agency, pulled for its last few days only, is switched off by the simulator three days ago:
-the freshness report, the alert, the daily schedule and the KPI sensor.
+"""A 90-day backfill at small scale through the instance, as the UI launches one (an asset
+backfill run by the daemon under the instance's pools), then what operations see on that
+instance when a second agency, pulled for its last few days only, is switched off by the
+simulator three days ago: the freshness report, the alert, the daily schedule and the KPI sensor.
 
-One agency carries the 90 days (each agency-day is a Dagster run with its checks: about two
-seconds each); the instance is the embedded one (config/dagster.yaml) with the tightest pool
-limits, in a temporary DAGSTER_HOME that the backfill's worker processes share."""
+One agency carries the 90 days; the instance is the embedded one (config/dagster.yaml) in a
+temporary DAGSTER_HOME, with the tightest pool limits, and a real `dagster-daemon` runs it."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from dataclasses import dataclass
@@ -22,9 +21,10 @@ import pytest
 from pipelines.defs import schedules, sensors
 from pipelines.defs.concurrency import apply_pool_limits
 from pipelines.defs.freshness import report_from_instance
+from pipelines.defs.partitions import DAYS_PER_RUN
 from pipelines.lib import freshness
-from pipelines.lib.backfill import BACKFILL_TAG, backfill, date_range
-from pipelines.runner import ingest
+from pipelines.lib.agency_days import date_range
+from pipelines.orchestration import BatchReport, running_daemon, submit_backfill, wait_for_backfill
 from pipelines.settings import REPO_ROOT, TIMEZONE
 from tests.helpers import serve
 
@@ -40,8 +40,8 @@ class Backfilled:
     data: Path
     days: list[date]
     off_day: date
-    report: object
-    progress: str
+    report: BatchReport
+    progress: list
 
 
 def switch_off_day(today: date) -> date:
@@ -72,34 +72,56 @@ def backfilled(tmp_path_factory):
         monkeypatch.setenv("EGOV_DATA_DIR", str(tmp / "data"))
         server = serve(sim, tmp, monkeypatch)
         try:
-            with dg.DagsterInstance.get() as instance:
-                # The tightest limits: in-process runs must not wait on them (granularity: run).
-                apply_pool_limits(instance, {"duckdb_writer": 1, "agency_api": 1})
-                progress = io.StringIO()
-                report = backfill(defs, instance, days[0], days[-1], agencies=[ON], workers=2, out=progress)
-                off_failed = ingest(defs, instance, [(OFF, d) for d in days[-OFF_DAYS:]], workers=2)
-                assert off_failed == []
-                yield Backfilled(instance, tmp / "data", days, off_day, report, progress.getvalue())
+            with dg.DagsterInstance.get() as instance, running_daemon(instance, home / "daemon.log") as started:
+                assert started, "no other daemon on a fresh instance: the test's own runs this backfill"
+                apply_pool_limits(instance, {"duckdb_writer": 1, "agency_api": 1})  # the tightest
+                backfill_id = submit_backfill(instance, defs, days, agencies=[ON], title="the test's backfill")
+                progress: list = []
+                report = wait_for_backfill(instance, backfill_id, days, agencies=[ON], on_days_done=progress.append,
+                                           timeout=900)
+                # The second agency's last days, as a second backfill (a second release).
+                off = submit_backfill(instance, defs, days[-OFF_DAYS:], agencies=[OFF], with_registry=False)
+                assert wait_for_backfill(instance, off, days[-OFF_DAYS:], agencies=[OFF], timeout=900).failed == []
+                yield Backfilled(instance, tmp / "data", days, off_day, report, progress)
         finally:
             server.shutdown()
 
 
-def test_the_backfill_ingests_every_agency_day_then_builds_the_kpis_once(backfilled):
-    report, days = backfilled.report, backfilled.days
-    assert report.failed == [] and report.kpi_ok
-    assert report.partitions == DAYS
+def test_the_backfill_runs_through_the_daemon_in_few_runs_then_builds_the_kpis_once(backfilled):
+    report, days, instance = backfilled.report, backfilled.days, backfilled.instance
+    assert report.failed == [] and report.kpi_ok and report.status == "COMPLETED_SUCCESS"
+    assert report.agency_days == DAYS
     validated = sorted((backfilled.data / "validated" / "partitions").glob(f"date=*/agency={ON}/partition.parquet"))
     assert [p.parent.parent.name for p in validated] == [f"date={d}" for d in days]
-    assert f"{DAYS}/{DAYS}" in backfilled.progress  # the progress bar reached the end
-    kpi_runs = backfilled.instance.get_runs(filters=dg.RunsFilter(job_name="kpi_job"))
-    assert [r.tags.get(BACKFILL_TAG) for r in kpi_runs] == [f"{days[0]}/{days[-1]}"]
-    ingest_runs = backfilled.instance.get_runs(filters=dg.RunsFilter(job_name="ingest_job"))
-    assert len(ingest_runs) == DAYS + OFF_DAYS and all(r.status == dg.DagsterRunStatus.SUCCESS for r in ingest_runs)
+    # The registry, then a run per DAYS_PER_RUN days (O(days), not O(days × agencies)).
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": report.backfill_id}))
+    assert report.runs == len(runs) == 1 + -(-DAYS // DAYS_PER_RUN)
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS and r.tags["egov/agencies"] == ON for r in runs)
+    assert sorted(d for batch in backfilled.progress for d in batch) == days, "every day reported once, as done"
+    (kpi,) = instance.get_runs(filters=dg.RunsFilter(tags={"egov/batch": f"backfill:{report.backfill_id}"}))
+    assert kpi.job_name == "kpi_job" and kpi.status == dg.DagsterRunStatus.SUCCESS
+    # Two backfills (the first agency's 90 days, the second's last days): two KPI runs, two releases.
+    assert len(instance.get_runs(filters=dg.RunsFilter(job_name="kpi_job"))) == 2
+    releases = json.loads((backfilled.data / "open" / "releases.json").read_text(encoding="utf-8"))
+    assert len(releases["releases"]) == 2
+
+
+def test_the_instance_pools_held_the_daemons_runs(backfilled):
+    """agency_api at 1: the backfill's ingestion runs never overlapped in time."""
+    instance = backfilled.instance
+    pools = {info.concurrency_key: info.slot_count for info in
+             map(instance.event_log_storage.get_concurrency_info, ("agency_api", "duckdb_writer"))}
+    assert pools == {"agency_api": 1, "duckdb_writer": 1}
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfilled.report.backfill_id}))
+    spans = sorted((instance.get_run_stats(r.run_id).start_time, instance.get_run_stats(r.run_id).end_time)
+                   for r in runs)
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:])), spans
 
 
 def test_the_release_carries_its_freshness_report(backfilled):
-    """freshness.json in the release the backfill published, covered by its checksums."""
-    latest = backfilled.data / "open" / "latest"
+    """freshness.json in the release the first backfill published, covered by its checksums."""
+    first = json.loads((backfilled.data / "open" / "releases.json").read_text(encoding="utf-8"))["releases"][0]
+    latest = backfilled.data / "open" / "releases" / first["version"]
     report = json.loads((latest / "freshness.json").read_text(encoding="utf-8"))
     # Written before the second agency was pulled at all: registered, nothing received, so missing.
     assert [(a["agency_code"], a["status"]) for a in report["agencies"]] == [(ON, "on_time"), (OFF, "missing")]
@@ -108,14 +130,31 @@ def test_the_release_carries_its_freshness_report(backfilled):
     assert "  freshness.json" in (latest / "SHA256SUMS").read_text(encoding="utf-8")
 
 
-def test_the_backfill_refuses_an_unknown_agency(backfilled):
-    from pipelines.definitions import defs
+def test_the_backfill_refuses_an_unknown_agency(backfilled, capsys):
+    from pipelines.__main__ import main
 
-    with pytest.raises(ValueError, match="000.00.00.H99"):
-        backfill(defs, backfilled.instance, backfilled.days[-1], backfilled.days[-1], agencies=["000.00.00.H99"],
-                 show_progress=False)
+    day = backfilled.days[-1].isoformat()
+    with pytest.raises(SystemExit, match="000.00.00.H99"):
+        main(["backfill", "--start", day, "--end", day, "--agency", "000.00.00.H99"])
     with pytest.raises(ValueError, match="before it starts"):
         date_range(backfilled.days[-1], backfilled.days[0])
+
+
+def test_one_agency_day_rerun_from_the_cli_goes_through_the_instance(backfilled, capsys):
+    """`backfill --start D --end D --agency A`: one run for that agency-day, then the KPIs; the
+    same data again, so the figures did not change and no new release is made."""
+    from pipelines.__main__ import main
+
+    day, instance = backfilled.days[-1], backfilled.instance
+    before = json.loads((backfilled.data / "open" / "releases.json").read_text(encoding="utf-8"))
+    assert main(["backfill", "--start", day.isoformat(), "--end", day.isoformat(), "--agency", ON]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 1 agency-days validated in 2 runs; KPIs rebuilt and published" in out  # the registry, the day
+    backfill = instance.get_backfills()[0]
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+    (run,) = [r for r in runs if "dagster/asset_partition_range_start" in r.tags]
+    assert run.tags["egov/agencies"] == ON and run.tags["dagster/asset_partition_range_start"] == day.isoformat()
+    assert json.loads((backfilled.data / "open" / "releases.json").read_text(encoding="utf-8")) == before
 
 
 def test_the_switched_off_agency_sends_nothing_from_its_off_day(backfilled):
@@ -125,16 +164,6 @@ def test_the_switched_off_agency_sends_nothing_from_its_off_day(backfilled):
     assert all(totals[OFF, d] == 0 for d in off_days if d >= backfilled.off_day)
     assert sum(totals[OFF, d] for d in off_days if d < backfilled.off_day) > 0
     assert sum(totals[ON, d] for d in off_days if d >= backfilled.off_day) > 0
-
-
-def test_in_process_runs_never_waited_for_a_pool(backfilled):
-    instance = backfilled.instance
-    pools = {info.concurrency_key: info.slot_count for info in
-             map(instance.event_log_storage.get_concurrency_info, ("agency_api", "duckdb_writer"))}
-    assert pools == {"agency_api": 1, "duckdb_writer": 1}
-    for run in instance.get_runs():
-        messages = [e.message for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)]
-        assert not [m for m in messages if "blocked by limit for pool" in m], run.job_name
 
 
 def test_the_freshness_report_marks_the_switched_off_agency_late_after_its_threshold(backfilled):
@@ -194,24 +223,23 @@ def test_the_freshness_alert_fires_once(backfilled, webhook):
 
 
 def test_the_daily_schedule_then_the_kpi_sensor(backfilled):
-    """Yesterday's runs as the schedule requests them; the KPIs once the whole batch is done."""
+    """Yesterday's run as the schedule requests it; the KPIs once it is done."""
     from pipelines.definitions import defs
 
     instance, yesterday = backfilled.instance, backfilled.days[-1]
     tick = datetime.combine(yesterday + timedelta(days=1), datetime.min.time(), TIMEZONE).replace(minute=30)
     repository = defs.get_repository_def()
-    requests = schedules.ingest_daily.evaluate_tick(
+    (request,) = schedules.ingest_daily.evaluate_tick(
         dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=repository)
     ).run_requests
-    assert len(requests) == 2 and {r.tags["egov/batch"] for r in requests} == {f"daily:{yesterday}"}
 
     def kpi_requests():
         context = dg.build_sensor_context(instance=instance, repository_def=repository)
-        return sensors.kpi_after_ingest.evaluate_tick(context).run_requests
+        return [r for r in sensors.kpi_after_ingest.evaluate_tick(context).run_requests or []
+                if r.run_key == f"kpi:daily:{yesterday}"]
 
-    job = defs.resolve_job_def("ingest_job")
-    job.execute_in_process(instance=instance, partition_key=requests[0].partition_key, tags=requests[0].tags)
-    assert kpi_requests() == []  # half the batch
-    job.execute_in_process(instance=instance, partition_key=requests[1].partition_key, tags=requests[1].tags)
+    assert kpi_requests() == []
+    result = defs.resolve_job_def("ingest_job").execute_in_process(instance=instance, tags=request.tags)
+    assert result.success
     (kpi,) = kpi_requests()
-    assert kpi.run_key == f"kpi:daily:{yesterday}" and kpi.tags["egov/batch"] == f"daily:{yesterday}"
+    assert kpi.tags["egov/batch"] == f"daily:{yesterday}"

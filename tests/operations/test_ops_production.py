@@ -75,7 +75,7 @@ def test_one_agency_day_runs_through_the_production_instance(postgres, data_dir,
     from simulator import Simulation
 
     from pipelines.definitions import defs
-    from pipelines.runner import ingest_partition, register_agencies
+    from tests.helpers import ingest_days, register
 
     for name, value in postgres.items():
         monkeypatch.setenv(name, value)
@@ -88,8 +88,8 @@ def test_one_agency_day_runs_through_the_production_instance(postgres, data_dir,
             assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
             assert type(instance.schedule_storage).__name__ == "PostgresScheduleStorage"
             apply_pool_limits(instance)
-            assert register_agencies(defs, instance)
-            assert ingest_partition(defs, instance, AGENCY, DAY)
+            assert register(defs, instance)
+            assert ingest_days(defs, instance, [DAY], [AGENCY]) == []
     finally:
         server.shutdown()
     assert (data_dir / "validated" / "partitions" / f"date={DAY}" / f"agency={AGENCY}" / "partition.parquet").exists()
@@ -101,7 +101,7 @@ def test_one_agency_day_runs_through_the_production_instance(postgres, data_dir,
         assert cursor.fetchall() == [("registry_job", "SUCCESS"), ("ingest_job", "SUCCESS")]
         cursor.execute("select partition from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION' "
                        "and asset_key = '[\"validated_dossiers\"]'")
-        assert cursor.fetchall() == [(f"{AGENCY}|{DAY}",)]
+        assert cursor.fetchall() == [(DAY.isoformat(),)]
         cursor.execute("select concurrency_key, count(*) from concurrency_slots group by concurrency_key")
         assert dict(cursor.fetchall()) == POOL_LIMITS
 
@@ -119,8 +119,7 @@ def test_the_production_instance_runs_the_daemon_with_queue_limits(postgres, tmp
         settings = instance.get_concurrency_config()
         assert settings.run_queue_config.max_concurrent_runs == 16
         assert settings.pool_config.pool_granularity.value == "run" and settings.pool_config.default_pool_limit == 1
-        (limit,) = settings.run_queue_config.tag_concurrency_limits
-        assert limit == {"key": "dagster/partition/agency", "value": {"applyLimitPerUniqueValue": True}, "limit": 1}
+        assert not settings.run_queue_config.tag_concurrency_limits  # runs cover every agency: pools limit them
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
 
 
