@@ -9,9 +9,11 @@ After the source step the simulator sends the day's pages from memory, so the fl
 pipeline and the peer are each timed for their own work, not the simulator's. Small scales
 can be repeated and their medians reported. Then the incremental cost: the daily dbt run
 after 1 day of history and after 30 (or 365) days. Results go to bench/results/ as JSON,
-Markdown and a PNG chart; docs/performance.md explains them.
+Markdown and a PNG chart; docs/performance.md explains them. `--history` runs the year of
+history through the production path instead (bench.history; results of its own).
 
     .venv/bin/python -m bench [--scales 0.01,0.1,1.0] [--repeats 3] [--no-peer] [--incremental "0.1:30;0.01:365"]
+    .venv/bin/python -m bench --history [--history-scale 0.01]
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bench import report
+from bench import history, report
 from bench.measure import StepFailed, measure
 from bench.step import preload
 from pipelines.settings import REPO_ROOT, TIMEZONE
@@ -145,7 +147,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="every Nth agency is in the incremental runs' history")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench/run"), help="scratch data directories")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    history.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.history:
+        os.environ["EGOV_ALLOW_DEMO_KEY"] = "1"
+        preload()
+        written = history.run(args.work.parent / "history", args.history_scale, args.history_start,
+                              args.history_end, SEED, args.out, step_env)
+        print(written[1].read_text(encoding="utf-8"))
+        return 0
 
     day = (args.day or default_day()).isoformat()
     scales = [float(s) for s in args.scales.split(",") if s]

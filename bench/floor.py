@@ -17,7 +17,7 @@ from datetime import date
 import duckdb
 
 from bench.bench_simulator import fetch_day
-from pipelines import runner
+from pipelines.lib.agency_days import agency_days
 from pipelines.defs.resources import AgencyApi
 from pipelines.lib import paths
 from pipelines.lib.agency_api import load_tokens
@@ -29,7 +29,7 @@ PAGE_SIZE = AgencyApi.model_fields["page_size"].default  # what the pipeline ask
 def fetch(day: str, workers: int, agencies: list[str] | None = None) -> dict:
     """Every agency-day the pipeline would pull for `day`, in `workers` processes."""
     base_url, tokens = os.environ["EGOV_SOURCE_URL"], load_tokens(os.environ["EGOV_AGENCY_TOKENS_FILE"])
-    codes = [code for code, _ in runner.agency_days([date.fromisoformat(day)], agencies)]
+    codes = [code for code, _ in agency_days([date.fromisoformat(day)], agencies)]
     n = len(codes)
     jobs = ([base_url] * n, [{c: tokens[c]} for c in codes], [date.fromisoformat(day)] * n, [[c] for c in codes],
             [PAGE_SIZE] * n)

@@ -22,7 +22,7 @@ import orjson
 import requests
 
 from bench.floor import PAGE_SIZE
-from pipelines import runner
+from pipelines.lib.agency_days import agency_days
 from pipelines.lib.agency_api import load_tokens
 
 FILE_MAX_ITEMS = 20_000
@@ -56,7 +56,7 @@ def load(day: str, workers: int, work_dir: str, agencies: list[str] | None = Non
 
     base_url, tokens = os.environ["EGOV_SOURCE_URL"], load_tokens(os.environ["EGOV_AGENCY_TOKENS_FILE"])
     start = date.fromisoformat(day)
-    codes = [code for code, _ in runner.agency_days([start], agencies)]
+    codes = [code for code, _ in agency_days([start], agencies)]
     resources = []
     for code in codes:
         endpoint = {

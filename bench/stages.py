@@ -1,71 +1,58 @@
 """The pipeline's stages, each run by Dagster with the project's own assets, checks and resources.
 
-`make run` materializes an agency-day in one run (catalogue, dossiers, checks, validated
-hand-off). Here that run is cut in two jobs over the same assets, so that ingest (fetch,
-parse, land) and validate (Great Expectations, the hand-off to dbt) are timed apart; the dbt
-models and the export are the two halves of `kpi_job`. Every run reports how much of its time
-was its steps, so Dagster's own cost per run can be told apart from the work.
+A day's ingestion run (catalogues, dossiers, Great Expectations once per suite, the validated
+hand-off) is cut here in two jobs over the same assets, so that ingest (fetch, parse, land) and
+validate are timed apart; the dbt models and the export are the two halves of `kpi_job`. Each
+is one in-process run covering the day and every agency, as the daemon's runs do. Every run
+reports how much of its time was its steps, so Dagster's own cost per run can be told apart.
+`orchestrated` and the history plan (bench/history.py) go through the instance and its daemon,
+as `make run` and a backfill from the UI do.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 
 import dagster as dg
 import duckdb
 
 from bench import floor
-from pipelines import runner
 from pipelines.definitions import defs
 from pipelines.defs import publish as publish_defs
 from pipelines.defs import sources, transform as transform_defs, validation
-from pipelines.defs.partitions import AGENCY_DAY_PARTITIONS, agency_day_key
+from pipelines.defs.partitions import AGENCIES_TAG, DAILY_PARTITIONS
+from pipelines.defs.schedules import RANGE_END_TAG, RANGE_START_TAG
 from pipelines.lib import paths
-from pipelines.lib.landing import partition_path, publish_by_link
-from pipelines.settings import warehouse_path
+from pipelines.lib.agency_days import agency_days
+from pipelines.settings import data_dir, warehouse_path
 
 BENCH_DEFS = dg.Definitions.merge(defs, dg.Definitions(jobs=[
-    dg.define_asset_job(
-        "bench_ingest", partitions_def=AGENCY_DAY_PARTITIONS,
-        selection=dg.AssetSelection.assets(sources.procedure_catalogue, sources.raw_dossiers).without_checks(),
-    ),
-    dg.define_asset_job(
-        "bench_validate", partitions_def=AGENCY_DAY_PARTITIONS,
-        selection=dg.AssetSelection.checks_for_assets(sources.procedure_catalogue, sources.raw_dossiers)
-        | dg.AssetSelection.assets(validation.validated_dossiers),
-    ),
+    dg.define_asset_job("bench_ingest", partitions_def=DAILY_PARTITIONS,
+                        selection=dg.AssetSelection.assets(sources.procedure_catalogue, sources.raw_dossiers)),
+    dg.define_asset_job("bench_validate", partitions_def=DAILY_PARTITIONS,
+                        selection=dg.AssetSelection.assets(validation.validation)),
     dg.define_asset_job("bench_transform", selection=dg.AssetSelection.assets(transform_defs.kpi_models)),
     dg.define_asset_job("bench_publish", selection=dg.AssetSelection.assets(publish_defs.open_data_export)),
 ]))
-
-_instance: dg.DagsterInstance | None = None
-
-
-def _open_instance() -> None:
-    global _instance
-    _instance = dg.DagsterInstance.get()
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _run(job_name: str, partition: tuple[str, str] | None = None) -> dict:
-    """One run of a bench job on the step's persistent instance: success and time spent in steps."""
-    if _instance is None:
-        _open_instance()
-    key = agency_day_key(partition[0], date.fromisoformat(partition[1])) if partition else None
+def _run(job_name: str, first: date | None = None, last: date | None = None,
+         agencies: list[str] | None = None) -> dict:
+    """One in-process run of a bench job (over the days first … last, when partitioned): success,
+    time spent in steps, and dbt's per-model times."""
+    tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: (last or first).isoformat()} if first else {}
+    if agencies:
+        tags[AGENCIES_TAG] = ",".join(agencies)
     started = time.perf_counter()
-    result = BENCH_DEFS.resolve_job_def(job_name).execute_in_process(
-        instance=_instance, partition_key=key, raise_on_error=False, run_config=runner.console_log_level("WARNING"),
-    )
+    with dg.DagsterInstance.get() as instance:
+        result = BENCH_DEFS.resolve_job_def(job_name).execute_in_process(
+            instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
     run_seconds = time.perf_counter() - started
     step_ms = sum(e.event_specific_data.duration_ms for e in result.all_events if e.event_type_value == "STEP_SUCCESS")
-    blocked = any(
-        e.event_type_value == "ASSET_CHECK_EVALUATION" and not e.event_specific_data.passed
-        and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR
-        for e in result.all_events
-    )
-    outcome = {"ok": result.success and not blocked, "step_seconds": step_ms / 1000, "run_seconds": run_seconds}
+    outcome = {"ok": result.success, "runs": 1, "step_seconds": round(step_ms / 1000, 3),
+               "run_seconds": round(run_seconds, 3)}
     # dbt reports each model's own duration: what grows with the data, apart from dbt's fixed cost.
     models = {}
     for event in result.all_events:
@@ -79,23 +66,8 @@ def _run(job_name: str, partition: tuple[str, str] | None = None) -> dict:
     return outcome
 
 
-def _run_partitions(job_name: str, partitions: list[tuple[str, date]], workers: int) -> dict:
-    """A run per agency-day in `workers` spawned processes, one agency-day at a time (as the runner)."""
-    keys = [(code, day.isoformat()) for code, day in partitions]
-    if workers <= 1:
-        outcomes = [_run(job_name, key) for key in keys]
-    else:
-        with ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"), initializer=_open_instance
-        ) as pool:
-            outcomes = list(pool.map(_run, [job_name] * len(keys), keys))
-    failed = [f"{code} {day}" for (code, day), o in zip(keys, outcomes) if not o["ok"]]
-    return {"runs": len(keys), "failed": failed, "step_seconds": round(sum(o["step_seconds"] for o in outcomes), 3),
-            "run_seconds": round(sum(o["run_seconds"] for o in outcomes), 3)}
-
-
-def _partitions(day: str, agencies: list[str] | None) -> list[tuple[str, date]]:
-    return runner.agency_days([date.fromisoformat(day)], agencies)
+def _left_out(day: date, agencies: list[str] | None) -> list[str]:
+    return [f"{code} {d}" for code, d in agency_days([day], agencies) if not paths.is_validated(code, d)]
 
 
 def landed_counts(day: str) -> dict:
@@ -110,9 +82,8 @@ def landed_counts(day: str) -> dict:
 
 def register() -> None:
     """The agency registry run (with its check): which agencies report on which day."""
-    with dg.DagsterInstance.get() as instance:
-        if not runner.register_agencies(defs, instance):
-            raise RuntimeError("the agency registry run failed")
+    if not _run("registry_job")["ok"]:
+        raise RuntimeError("the agency registry run failed")
 
 
 def source(day: str, workers: int) -> dict:
@@ -125,15 +96,17 @@ def source(day: str, workers: int) -> dict:
 
 
 def ingest(day: str, workers: int, agencies: list[str] | None = None) -> dict:
-    """The registry, then catalogue and dossiers for every agency-day."""
+    """The registry, then one run pulling the catalogue and dossiers of every agency of the day
+    (`EGOV_PULL_THREADS` agencies at once; `workers` is the floor's and the peer's)."""
     register()
-    outcome = _run_partitions("bench_ingest", _partitions(day, agencies), workers)
-    return {**outcome, **landed_counts(day)}
+    outcome = _run("bench_ingest", date.fromisoformat(day), agencies=agencies)
+    return {**outcome, "agency_days": len(agency_days([date.fromisoformat(day)], agencies)), **landed_counts(day)}
 
 
 def validate(day: str, workers: int, agencies: list[str] | None = None) -> dict:
-    """The checks of every landed agency-day and, where none blocked, the validated/ hand-off."""
-    return _run_partitions("bench_validate", _partitions(day, agencies), workers)
+    """One run: each suite once over the day's landed rows, then every agency-day judged and published."""
+    outcome = _run("bench_validate", date.fromisoformat(day), agencies=agencies)
+    return {**outcome, "failed": _left_out(date.fromisoformat(day), agencies)}
 
 
 def transform() -> dict:
@@ -153,44 +126,36 @@ def publish() -> dict:
     return outcome
 
 
-def orchestrated(day: str, workers: int) -> dict:
-    """The day as `make run` runs it: pipelines.runner, one Dagster run per agency-day, then kpi_job."""
-    with dg.DagsterInstance.get() as instance:
-        report = runner.run_days(defs, instance, [date.fromisoformat(day)], workers=workers)
+def orchestrated(first: str, last: str | None = None, agencies: list[str] | None = None) -> dict:
+    """Days as `make run` and the UI run them: one backfill through the instance and its daemon,
+    then the KPI run the sensor requests (pipelines/orchestration.py)."""
+    from pipelines.lib.agency_days import date_range
+    from pipelines.orchestration import running_daemon, submit_backfill, wait_for_backfill
+
+    days = date_range(date.fromisoformat(first), date.fromisoformat(last or first))
+    with dg.DagsterInstance.get() as instance, running_daemon(instance, data_dir() / "daemon.log"):
+        backfill_id = submit_backfill(instance, defs, days, agencies=agencies, title=f"bench {first} … {last}")
+        report = wait_for_backfill(instance, backfill_id, days, agencies=agencies)
     if not report.kpi_ok:
-        raise RuntimeError(f"kpi_job failed; failed agency-days: {report.failed}")
-    return {"runs": report.partitions, "failed": report.failed}
+        raise RuntimeError(f"the KPI run after backfill {backfill_id} failed; left out: {report.failed[:10]}")
+    return {"runs": report.runs, "agency_days": report.agency_days, "failed": report.failed,
+            "warehouse_mb": round(warehouse_path().stat().st_size / 2**20, 1)}
 
 
 def land_history(last_day: str, days: int, share: int, workers: int) -> dict:
-    """`days` days up to `last_day` for one agency in `share` reporting on it, fast: the source
-    assets invoked directly (no Dagster run, no checks), then published to validated/ by hard
-    links as the hand-off does."""
+    """`days` days up to `last_day` for one agency in `share` reporting on it: in-process ingestion
+    runs (a run per week, as the backfill policy cuts them), validated as any other."""
     end = date.fromisoformat(last_day)
     register()
-    agencies = runner.agencies_reporting_on(end)[share // 2::share]  # not the first: Public Security's volume
-    partitions = [(code, end - timedelta(days=n)) for n in range(days - 1, -1, -1) for code in agencies]
-    keys = [(code, day.isoformat()) for code, day in partitions]
-    if workers <= 1:
-        rows = [_land_directly(*key) for key in keys]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            rows = list(pool.map(_land_directly, *zip(*keys), chunksize=8))
-    return {"agencies": agencies, "agency_days": len(keys), "versions": sum(rows)}
-
-
-def _land_directly(code: str, day_iso: str) -> int:
-    day = date.fromisoformat(day_iso)
-    context = dg.build_asset_context(
-        partition_key=agency_day_key(code, day),
-        resources={name: defs.resources[name] for name in ("agency_api", "hash_key")},
-    )
-    sources.procedure_catalogue(context)
-    landed = sources.raw_dossiers(context).metadata["rows"]
-    raw = partition_path(paths.raw_dossiers_root(), day, code, paths.DOSSIERS_FILE)
-    publish_by_link(partition_path(paths.procedures_root(), day, code, paths.PROCEDURES_FILE),
-                    paths.validated_procedures_file(code, day))
-    publish_by_link(raw, partition_path(paths.validated_dossiers_root(), day, code, paths.DOSSIERS_FILE))
-    publish_by_link(raw.with_name(paths.PARTITION_FILE),
-                    partition_path(paths.validated_partitions_root(), day, code, paths.PARTITION_FILE))
-    return landed
+    agencies = [code for code, _ in agency_days([end])][share // 2::share]  # not the first: Public Security's volume
+    first = end - timedelta(days=days - 1)
+    versions = 0
+    start = first
+    while start <= end:
+        stop = min(end, start + timedelta(days=6))
+        if not _run("ingest_job", start, stop, agencies=agencies)["ok"]:
+            raise RuntimeError(f"ingestion of {start} … {stop} failed")
+        start = stop + timedelta(days=1)
+    files = paths.validated_dossiers_root() / "*" / "*" / paths.DOSSIERS_FILE
+    versions = duckdb.sql(f"select count(*) from read_parquet('{files}')").fetchall()[0][0]
+    return {"agencies": agencies, "agency_days": len(agencies) * days, "versions": versions}
