@@ -74,14 +74,15 @@ def backfilled(tmp_path_factory):
         try:
             with dg.DagsterInstance.get() as instance, running_daemon(instance, home / "daemon.log") as started:
                 assert started, "no other daemon on a fresh instance: the test's own runs this backfill"
-                apply_pool_limits(instance, {"duckdb_writer": 1, "agency_api": 1})  # the tightest
+                apply_pool_limits(instance, {"duckdb_writer": 1, "agency_api": 2})
                 backfill_id = submit_backfill(instance, defs, days, agencies=[ON], title="the test's backfill")
                 progress: list = []
+                # Timeouts are a safety net for a hung daemon, not a measure: this machine may be busy.
                 report = wait_for_backfill(instance, backfill_id, days, agencies=[ON], on_days_done=progress.append,
-                                           timeout=900)
+                                           timeout=3600)
                 # The second agency's last days, as a second backfill (a second release).
                 off = submit_backfill(instance, defs, days[-OFF_DAYS:], agencies=[OFF], with_registry=False)
-                assert wait_for_backfill(instance, off, days[-OFF_DAYS:], agencies=[OFF], timeout=900).failed == []
+                assert wait_for_backfill(instance, off, days[-OFF_DAYS:], agencies=[OFF], timeout=3600).failed == []
                 yield Backfilled(instance, tmp / "data", days, off_day, report, progress)
         finally:
             server.shutdown()
@@ -107,15 +108,15 @@ def test_the_backfill_runs_through_the_daemon_in_few_runs_then_builds_the_kpis_o
 
 
 def test_the_instance_pools_held_the_daemons_runs(backfilled):
-    """agency_api at 1: the backfill's ingestion runs never overlapped in time."""
+    """agency_api at 2: never more than two of the backfill's runs at once (it queued 14)."""
     instance = backfilled.instance
     pools = {info.concurrency_key: info.slot_count for info in
              map(instance.event_log_storage.get_concurrency_info, ("agency_api", "duckdb_writer"))}
-    assert pools == {"agency_api": 1, "duckdb_writer": 1}
+    assert pools == {"agency_api": 2, "duckdb_writer": 1}
     runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfilled.report.backfill_id}))
-    spans = sorted((instance.get_run_stats(r.run_id).start_time, instance.get_run_stats(r.run_id).end_time)
-                   for r in runs)
-    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:])), spans
+    spans = [(instance.get_run_stats(r.run_id).start_time, instance.get_run_stats(r.run_id).end_time) for r in runs]
+    at_once = max(sum(start <= t < end for start, end in spans) for t, _ in spans)
+    assert at_once <= 2, spans
 
 
 def test_the_release_carries_its_freshness_report(backfilled):
