@@ -92,6 +92,8 @@ def running_daemon(instance: dg.DagsterInstance, log_file: Path) -> Iterator[boo
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        # Its last heartbeat would pass for a live daemon for another minute.
+        instance.wipe_daemon_heartbeats()
 
 
 @dataclass
