@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import orjson
 import pyarrow as pa
@@ -273,9 +273,22 @@ def schema_drift(records: Iterable) -> tuple[list[str], list[str]]:
     return sorted(unknown), sorted(missing)
 
 
-def records_from_csv(text: str) -> Iterator[dict]:
-    """CSV sources send one dossier per row, nested lists as JSON text (parsed later)."""
-    yield from csv.DictReader(io.StringIO(text))
+def records_from_csv(text: str) -> list[dict]:
+    """CSV sources send one dossier per row, nested lists as JSON text (parsed later).
+
+    A body cut in transit still parses as CSV, one record short: a body that does not end with
+    a line end, or a row whose field count is not the header's, raises ValueError (the client
+    fetches the page again)."""
+    if text and not text.endswith("\n"):
+        raise ValueError("the CSV body does not end with a line end: cut short in transit")
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, [])
+    records = []
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise ValueError(f"CSV row {number} has {len(row)} fields, the header {len(header)}: cut short in transit")
+        records.append(dict(zip(header, row)))
+    return records
 
 
 def quarantine_rows(rejected: Iterable[Rejected], agency_code: str, day, stage: str) -> list[dict]:
