@@ -220,13 +220,15 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def parse_records(
-    records: Iterable[dict], agency_code: str, day, hash_key: bytes, seen: set[tuple[str, datetime]] | None = None
+    records: Iterable[dict], agency_code: str, day, hash_key: bytes, seen: set[tuple[str | None, str]] | None = None
 ) -> tuple[list[dict], list[Rejected]]:
     """Split a window's records into canonical rows and rejects; nothing is dropped.
 
     A second copy of a (dossier, version) already seen in the window is rejected as a
     duplicate, so that every record the source sent is accounted for exactly once; `seen`
-    carries the window's keys from page to page.
+    carries the window's keys from page to page. The key is the version as sent (MaHoSo,
+    NgayCapNhat), before parsing: a repeated copy of a record too broken to parse is still a
+    duplicate, not a second broken record.
     """
     rows: list[dict] = []
     rejected: list[Rejected] = []
@@ -236,18 +238,16 @@ def parse_records(
             rejected.append(Rejected(None, "record is not an object", {"value": str(record)[:200]}))
             continue
         code = _code_of(record)
-        try:
-            row = parse_dossier(record, agency_code, day, hash_key)
-        except PayloadError as exc:
-            rejected.append(Rejected(code, f"unparseable: {exc}", strip_personal_data(record, hash_key)))
-            continue
-        key = (row["dossier_code"], row["updated_at"])
-        if key in seen:
+        key = (code, str(record.get("NgayCapNhat", record.get("ngayCapNhat"))))
+        if code is not None and key in seen:
             rejected.append(Rejected(code, "duplicate: this dossier version was already received in the window",
                                      strip_personal_data(record, hash_key)))
             continue
         seen.add(key)
-        rows.append(row)
+        try:
+            rows.append(parse_dossier(record, agency_code, day, hash_key))
+        except PayloadError as exc:
+            rejected.append(Rejected(code, f"unparseable: {exc}", strip_personal_data(record, hash_key)))
     return rows, rejected
 
 
