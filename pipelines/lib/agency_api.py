@@ -47,7 +47,8 @@ class SourceLimits:
     connect_timeout_seconds: float = 5.0
     # Per socket read: a server that sends nothing for this long is dropped and retried.
     read_timeout_seconds: float = 60.0
-    # One page, its retries and a slow body included; a page ends within this plus one read timeout.
+    # One page, its retries and a slow body included; a page ends within this plus at most one
+    # read timeout and one wait between retries.
     page_deadline_seconds: float = 120.0
     # Every page of one agency-day (a window), from the first request to the last byte.
     agency_day_deadline_seconds: float = 3600.0
@@ -134,6 +135,21 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
+class _DeadlineRetry(Retry):
+    """urllib3's retries, given up once a deadline (monotonic) has passed: a page's time
+    includes its retries, so a server that stalls before answering cannot multiply it."""
+
+    def __init__(self, *args, deadline: float = float("inf"), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def new(self, **kw) -> _DeadlineRetry:
+        return super().new(**{"deadline": self.deadline, **kw})
+
+    def is_exhausted(self) -> bool:
+        return super().is_exhausted() or time.monotonic() > self.deadline
+
+
 class _OwnOriginSession(requests.Session):
     """A session that follows a redirect only when it stays on the agency API's origin: data
     from anywhere else would be landed and published as the agency's."""
@@ -158,6 +174,22 @@ class AgencyApiClient:
         self.limits = replace(limits or SourceLimits.from_env(), **overrides)
         self._origin = origin(self.base_url)
         self._local = threading.local()
+        limits = self.limits
+        self._retry = _DeadlineRetry(
+            total=limits.max_retries,
+            connect=limits.max_retries,
+            read=limits.max_retries,
+            status=limits.max_retries,
+            other=limits.max_retries,
+            backoff_factor=limits.backoff_factor,
+            backoff_jitter=limits.backoff_factor,
+            backoff_max=10,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET"}),
+            respect_retry_after_header=True,
+            retry_after_max=limits.retry_after_max_seconds,
+            raise_on_status=False,
+        )
 
     def __repr__(self) -> str:  # never show tokens
         return f"AgencyApiClient({self.base_url!r}, {len(self._tokens)} agency tokens)"
@@ -166,30 +198,16 @@ class AgencyApiClient:
     def page_size(self) -> int:
         return self.limits.page_size
 
-    def _session(self) -> requests.Session:
-        """This thread's session (requests.Session is not documented as thread-safe)."""
+    def _session(self, deadline: _Deadline) -> requests.Session:
+        """This thread's session (requests.Session is not documented as thread-safe), its
+        transport retries given up once `deadline` has passed."""
         session = getattr(self._local, "session", None)
         if session is None:
-            limits = self.limits
-            retry = Retry(
-                total=limits.max_retries,
-                connect=limits.max_retries,
-                read=limits.max_retries,
-                status=limits.max_retries,
-                other=limits.max_retries,
-                backoff_factor=limits.backoff_factor,
-                backoff_jitter=limits.backoff_factor,
-                backoff_max=10,
-                status_forcelist=RETRY_STATUSES,
-                allowed_methods=frozenset({"GET"}),
-                respect_retry_after_header=True,
-                retry_after_max=limits.retry_after_max_seconds,
-                raise_on_status=False,
-            )
             session = self._local.session = _OwnOriginSession(self._origin)
-            adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=8)
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
+        session.get_adapter(self.base_url).max_retries = self._retry.new(deadline=deadline.at)
         return session
 
     def _headers(self, agency_code: str | None) -> dict[str, str]:
@@ -210,7 +228,7 @@ class AgencyApiClient:
             raise _late(where, deadline, 0)
         started = time.perf_counter()
         try:
-            response = self._session().get(
+            response = self._session(deadline).get(
                 f"{self.base_url}{path}", params=params, headers=self._headers(agency_code), stream=True,
                 timeout=(limits.connect_timeout_seconds, min(limits.read_timeout_seconds, remaining)),
             )
@@ -224,6 +242,8 @@ class AgencyApiClient:
             raise SourceError(f"{where}: more than {MAX_REDIRECTS} redirects ({exc}); raise it with the agency.",
                               retryable=False) from None
         except requests.RequestException as exc:
+            if deadline.left() <= 0:
+                raise _late(where, deadline, 0) from exc
             raise SourceError(f"{where}: no usable answer after {limits.max_retries} retries: "
                               f"{type(exc).__name__}: {exc}. Rerun the agency-day; if it persists, raise it with "
                               "the agency.") from exc

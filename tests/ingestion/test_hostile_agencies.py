@@ -177,3 +177,30 @@ def test_a_redirect_within_the_agency_origin_is_followed_with_its_token():
     finally:
         server.shutdown()
     assert [p.items for p in pages] == [[{"MaHoSo": "x"}]]
+
+
+def test_a_server_that_never_answers_meets_the_page_deadline_not_every_retrys_timeout():
+    """Connections are accepted and never answered: each attempt times out after a read
+    timeout of 1 s; the page deadline of 2.5 s ends the retries, well before the 7 attempts
+    (1 + max_retries) the transport alone would make."""
+    import socket
+
+    accepted = []
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as silent:
+        def accept():
+            while True:
+                try:
+                    accepted.append(silent.accept()[0])
+                except OSError:
+                    return
+        threading.Thread(target=accept, daemon=True).start()
+        client = AgencyApiClient(f"http://127.0.0.1:{silent.getsockname()[1]}", {"A": "t"}, read_timeout_seconds=1,
+                                 page_deadline_seconds=2.5, backoff_factor=0)
+        started = time.monotonic()
+        with pytest.raises(SourceError, match=r"agency A, day 2025-03-04, page 1: deadline exceeded \(2.5 s for a page"):
+            list(client.dossier_pages("A", datetime(2025, 3, 4), datetime(2025, 3, 5), FetchStats()))
+        elapsed = time.monotonic() - started
+    assert 1 <= len(accepted) < 1 + client.limits.max_retries
+    assert elapsed < BOUND_SECONDS
+    for connection in accepted:
+        connection.close()
