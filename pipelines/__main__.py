@@ -18,10 +18,12 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
+from pipelines.lib.writer_lock import DataDirectoryBusy
 from pipelines.settings import REPO_ROOT, data_dir, open_data_dir
 
 DEMO_SEED = 42
 DEMO_SCALE = 0.01
+EXIT_BUSY = 75  # EX_TEMPFAIL: try again once the other run has finished
 
 
 def prepare_dagster_home() -> Path:
@@ -125,7 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--faults", default="none")
     args = parser.parse_args(argv)
     commands = {"run": run_command, "ui": ui_command, "freshness": freshness_command, "backfill": backfill_command}
-    return commands[args.command](args)
+    try:
+        return commands[args.command](args)
+    except DataDirectoryBusy as busy:  # another run holds the data directory: say who, no traceback
+        print(busy, file=sys.stderr)
+        return EXIT_BUSY
 
 
 def local_datetime(text: str) -> datetime:
@@ -169,7 +175,10 @@ def backfill_command(args) -> int:
     prepare_dagster_home()
     import dagster as dg
 
-    with agency_source(args) as source, dg.DagsterInstance.get() as instance:
+    from pipelines.defs.run_hygiene import sole_writer
+
+    # One writer per data directory, dead runs marked failed, before the simulator starts.
+    with sole_writer(), agency_source(args) as source, dg.DagsterInstance.get() as instance:
         # After the source: the code location reads EGOV_ALLOW_DEMO_KEY when it loads.
         from pipelines.definitions import defs
         from pipelines.lib.backfill import backfill
@@ -215,9 +224,11 @@ def run_command(args) -> int:
     import dagster as dg
 
     from pipelines.definitions import defs
+    from pipelines.defs.run_hygiene import sole_writer
     from pipelines.runner import last_complete_days, progress_bar, run_days
 
-    with simulator(args.seed, args.scale, args.faults) as (base_url, tokens_file):
+    # One writer per data directory, dead runs marked failed, before the simulator starts.
+    with sole_writer(), simulator(args.seed, args.scale, args.faults) as (base_url, tokens_file):
         os.environ["EGOV_SOURCE_URL"] = base_url
         os.environ["EGOV_AGENCY_TOKENS_FILE"] = str(tokens_file)
         days = last_complete_days(args.days)
