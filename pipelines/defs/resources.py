@@ -25,6 +25,7 @@ class AgencyApi(dg.ConfigurableResource):
     max_page_records: int | None = None
     max_retries: int | None = None
     backoff_factor: float | None = None
+    retry_after_max_seconds: float | None = None
 
     _client: AgencyApiClient | None = PrivateAttr(default=None)
 

@@ -167,6 +167,8 @@ class _OwnOriginSession(requests.Session):
 
 
 class AgencyApiClient:
+    """Every agency's API behind one base URL; safe to share between threads (one session each)."""
+
     def __init__(self, base_url: str, tokens: dict[str, str], limits: SourceLimits | None = None, **overrides):
         """`limits` (default: SourceLimits.from_env()), then any SourceLimits field as a keyword."""
         self.base_url = base_url.rstrip("/")
@@ -193,10 +195,6 @@ class AgencyApiClient:
 
     def __repr__(self) -> str:  # never show tokens
         return f"AgencyApiClient({self.base_url!r}, {len(self._tokens)} agency tokens)"
-
-    @property
-    def page_size(self) -> int:
-        return self.limits.page_size
 
     def _session(self, deadline: _Deadline) -> requests.Session:
         """This thread's session (requests.Session is not documented as thread-safe), its
