@@ -18,10 +18,12 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
+from pipelines.lib.writer_lock import DataDirectoryBusy
 from pipelines.settings import REPO_ROOT, data_dir, open_data_dir
 
 DEMO_SEED = 42
 DEMO_SCALE = 0.01
+EXIT_BUSY = 75  # EX_TEMPFAIL: try again once the other run has finished
 
 
 def prepare_dagster_home() -> Path:
@@ -123,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--faults", default="none")
     args = parser.parse_args(argv)
     commands = {"run": run_command, "ui": ui_command, "freshness": freshness_command, "backfill": backfill_command}
-    return commands[args.command](args)
+    try:
+        return commands[args.command](args)
+    except DataDirectoryBusy as busy:  # another run holds the data directory: say who, no traceback
+        print(busy, file=sys.stderr)
+        return EXIT_BUSY
 
 
 def local_datetime(text: str) -> datetime:
@@ -167,8 +173,11 @@ def backfill_command(args) -> int:
     from pipelines.lib.agency_days import date_range
 
     prepare_dagster_home()
+    from pipelines.defs.run_hygiene import sole_writer
+
     days = date_range(args.start, args.end)
-    with agency_source(args) as source:
+    # One writer per data directory, dead runs marked failed, before the simulator starts.
+    with sole_writer(), agency_source(args) as source:
         print(f"Backfilling {args.start} … {args.end} for {', '.join(args.agency) if args.agency else 'every agency'} "
               f"from {source}")
         report = run_through_instance(days, args.agency, f"backfill {args.start} … {args.end}")
@@ -235,9 +244,11 @@ def run_command(args) -> int:
     prepare_dagster_home()
     # The demo runs on the documented demo hashing key; production sets EGOV_HASH_KEY (docs/operations.md).
     os.environ.setdefault("EGOV_ALLOW_DEMO_KEY", "1")
+    from pipelines.defs.run_hygiene import sole_writer
     from pipelines.lib.agency_days import last_complete_days
 
-    with simulator(args.seed, args.scale, args.faults) as (base_url, tokens_file):
+    # One writer per data directory, dead runs marked failed, before the simulator starts.
+    with sole_writer(), simulator(args.seed, args.scale, args.faults) as (base_url, tokens_file):
         os.environ["EGOV_SOURCE_URL"] = base_url
         os.environ["EGOV_AGENCY_TOKENS_FILE"] = str(tokens_file)
         days = last_complete_days(args.days)

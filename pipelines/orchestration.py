@@ -33,12 +33,15 @@ from pipelines.defs.schedules import BATCH_TAG
 from pipelines.defs.sensors import BACKFILL_DONE, BACKFILL_TAG
 from pipelines.lib import paths
 from pipelines.lib.agency_days import agency_days, date_range
+from pipelines.lib.processes import is_running
 from pipelines.settings import REPO_ROOT
 
 INGEST_ASSETS = ("procedure_catalogue", "raw_dossiers", "validated_dossiers", "validated_procedures",
                  "validated_partitions")
 # A daemon whose heartbeat is younger than this is taken to be running.
 LIVE_HEARTBEAT_SECONDS = 60
+# Beside the instance: the pid of the daemon a CLI command started.
+PID_FILE = "cli-daemon.pid"
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
@@ -63,10 +66,21 @@ def submit_backfill(instance: dg.DagsterInstance, defs: dg.Definitions, days: li
     return backfill.backfill_id
 
 
+def _pid_file(instance: dg.DagsterInstance) -> Path:
+    return Path(instance.root_directory) / PID_FILE
+
+
 def daemon_is_live(instance: dg.DagsterInstance) -> bool:
-    heartbeats = instance.get_daemon_heartbeats()
-    beat = heartbeats.get("BACKFILL")
-    return beat is not None and time.time() - beat.timestamp < LIVE_HEARTBEAT_SECONDS
+    """A recent heartbeat, from a daemon that is not one the CLI started and that has died since
+    (a killed CLI leaves its daemon's heartbeat behind for a minute)."""
+    beat = instance.get_daemon_heartbeats().get("BACKFILL")
+    if beat is None or time.time() - beat.timestamp >= LIVE_HEARTBEAT_SECONDS:
+        return False
+    pid_file = _pid_file(instance)
+    if pid_file.exists() and not is_running(int(pid_file.read_text() or 0)):
+        instance.wipe_daemon_heartbeats()
+        return False
+    return True
 
 
 @contextmanager
@@ -83,9 +97,12 @@ def running_daemon(instance: dg.DagsterInstance, log_file: Path) -> Iterator[boo
             [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", str(REPO_ROOT / "workspace.yaml")],
             cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
         )
+    pid_file = _pid_file(instance)
+    pid_file.write_text(str(process.pid))
     try:
         yield True
     finally:
+        pid_file.unlink(missing_ok=True)
         process.terminate()
         try:
             process.wait(timeout=30)

@@ -24,6 +24,8 @@ class Response:
     headers: dict = field(default_factory=dict)
     drop: bool = False            # close the connection without answering
     delay: float = 0.0            # sleep before answering
+    drip: float = 0.0             # send the body one byte per `drip` seconds
+    padding: int = 0              # whitespace after the body, without Content-Length, until the client hangs up
 
 
 def dumps(obj) -> bytes:
@@ -70,6 +72,24 @@ def transport_fault(sim: Simulation, url: str, attempt: int, agency: str | None,
     return error(int(kind[5:]), "simulated upstream failure")
 
 
+def hostile_answer(sim: Simulation, code: str, endpoint: str, url: str, day: str,
+                   foreign_origin: str) -> Response | None:
+    """hostile: the answer that replaces the agency's response altogether (a revoked token, an
+    HTML maintenance page, a redirect to another origin), else None."""
+    kind = sim.hostile(code)
+    if kind == "revoked_token":
+        sim.fault_log.add(F.Fault(code, day, kind, None, url, "401 whatever the token"))
+        return error(401, "token revoked", {"WWW-Authenticate": 'Bearer realm="sim", error="invalid_token"'})
+    if endpoint != "dossiers" or kind not in ("html_page", "foreign_redirect"):
+        return None
+    if kind == "html_page":
+        sim.fault_log.add(F.Fault(code, day, kind, None, url, "200 with an HTML maintenance page"))
+        return Response(200, F.MAINTENANCE_PAGE, "text/html; charset=utf-8")
+    target = f"{foreign_origin}/mirror{url}"
+    sim.fault_log.add(F.Fault(code, day, kind, None, url, f"302 to {target}"))
+    return Response(302, b"", headers={"Location": target})
+
+
 def _dirty_item(sim: Simulation, code: str, it: dict, n) -> None:
     """Malform the item if its version is chosen; `n` maps v1 field names to the variant's."""
     mahoso, updated = it[n("MaHoSo")], it[n("NgayCapNhat")]
@@ -96,8 +116,9 @@ def _dirty_item(sim: Simulation, code: str, it: dict, n) -> None:
     sim.fault_log.add(F.Fault(code, day, kind, mahoso, None, detail))
 
 
-def _drift_item(sim: Simulation, code: str, it: dict, n) -> dict:
-    """From the drift date: KenhThucHien renamed KenhNop, MaBuuChinh added after DiaChi."""
+def _drift_item(sim: Simulation, code: str, it: dict, n, at: int) -> dict:
+    """From the drift date: KenhThucHien renamed KenhNop, MaBuuChinh added after DiaChi.
+    Dated by the version's own time `at`: its NgayCapNhat may be one the dirty profile broke."""
     out = {}
     ch, addr = n("KenhThucHien"), n("DiaChi")
     for k, v in it.items():
@@ -107,7 +128,7 @@ def _drift_item(sim: Simulation, code: str, it: dict, n) -> dict:
             out[k] = v
         if k == addr:
             out[n("MaBuuChinh")] = F.postal_code(sim.seed, it[n("MaHoSo")])
-    day = sim.version_day(it[n("NgayCapNhat")])
+    day = from_ts(at).date().isoformat()
     sim.fault_log.add(F.Fault(code, day, "field_added", None, None, "MaBuuChinh"))
     sim.fault_log.add(F.Fault(code, day, "field_renamed", None, None, "KenhThucHien -> KenhNop"))
     return out
@@ -130,20 +151,26 @@ def _dossiers(sim: Simulation, code: str, q: dict, url: str, attempt: int) -> Re
     f, t, size = window_params(q)
     token = q.get("page_token") or None
     variant = sim.variant(code)
-    w, start, stop, nxt = sim.page_bounds(code, f, t, size, token)
+    profile = sim.fault_profile
+    # dirty: a window of two items or more always spans pages, so duplicates across pages occur at every scale.
+    w, start, stop, nxt = sim.page_bounds(code, f, t, size, token, halves="dirty" in profile)
+    hostile = sim.hostile(code)
+    window_day = f.date().isoformat()
+    if hostile == "cursor_loop":
+        nxt = sim.page_token(code, f, t, 0)   # back to the first page, every time
+        sim.fault_log.add(F.Fault(code, window_day, hostile, None, url, "next_page_token leads back to the first page"))
     r = sim.renderer(code, variant)
 
     def n(name: str) -> str:
         return field_name(variant, name)
     items = r.render(sim.page_rows(code, w, start, stop))
     ats = w.at[start:stop].tolist()
-    profile = sim.fault_profile
     if "dirty" in profile and token and start > 0 and \
             F.duplicate_at_head(sim.seed, code, f"{q['updated_from']}-{q['updated_to']}", int(w.keys[start - 1])):
         dup = r.render(sim.page_rows(code, w, start - 1, start))[0]
         items.insert(0, dup)
         ats.insert(0, int(w.at[start - 1]))
-        sim.fault_log.add(F.Fault(code, f.date().isoformat(), "duplicate", dup[n("MaHoSo")], url,
+        sim.fault_log.add(F.Fault(code, window_day, "duplicate", dup[n("MaHoSo")], url,
                                   "last item of the previous page repeated at the head of this page"))
     if "dirty" in profile:
         for it in items:
@@ -151,7 +178,7 @@ def _dossiers(sim: Simulation, code: str, q: dict, url: str, attempt: int) -> Re
     drift_from = sim.drift(code)
     if drift_from is not None:
         limit = sim.drift_ts(code)
-        items = [_drift_item(sim, code, it, n) if at >= limit else it for it, at in zip(items, ats)]
+        items = [_drift_item(sim, code, it, n, at) if at >= limit else it for it, at in zip(items, ats)]
     if variant == "v4":
         headers = {"X-Total-Count": str(w.total)}
         if nxt:
@@ -163,10 +190,17 @@ def _dossiers(sim: Simulation, code: str, q: dict, url: str, attempt: int) -> Re
         fails = F.flaky_failures(sim.seed, url) if "flaky" in profile else 0
         if attempt == fails + 1 and fails < 2 and len(resp.body) > 20:
             cut = int(len(resp.body) * (0.4 + 0.5 * F.unit(sim.seed, "cut", url)))
-            sim.fault_log.add(F.Fault(code, f.date().isoformat(), "truncated_page", None, url,
+            sim.fault_log.add(F.Fault(code, window_day, "truncated_page", None, url,
                                       f"body cut at {cut} of {len(resp.body)} bytes"), attempt)
             resp.body = resp.body[:cut]
+    if hostile == "slow_drip":
+        resp.drip = F.DRIP_SECONDS
+        sim.fault_log.add(F.Fault(code, window_day, hostile, None, url, f"one byte every {F.DRIP_SECONDS:g} s"))
+    elif hostile == "oversized_page":
+        resp.padding = F.OVERSIZED_BYTES
+        sim.fault_log.add(F.Fault(code, window_day, hostile, None, url,
+                                  f"{F.OVERSIZED_BYTES} bytes of whitespace after the page"))
     return resp
 
 
-__all__ = ["Response", "dossiers", "transport_fault", "error", "dumps", "window_params", "from_ts"]
+__all__ = ["Response", "dossiers", "hostile_answer", "transport_fault", "error", "dumps", "window_params", "from_ts"]

@@ -21,7 +21,7 @@ def _off(values: list[str]) -> dict[str, date]:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--scale", type=float, default=0.01)
-    p.add_argument("--faults", default="none", help="none | flaky | dirty | drift, or several joined by commas")
+    p.add_argument("--faults", default="none", help="none | flaky | dirty | drift | hostile, or several joined by commas")
     p.add_argument("--variants", default="mixed", help="mixed (per agency, default) or v1|v2|v3|v4 for all")
     p.add_argument("--drift-from", type=date.fromisoformat, default=None, help="drift start date (default: 2 days before now)")
     p.add_argument("--now", type=datetime.fromisoformat, default=None,
@@ -43,6 +43,22 @@ def _sim(a):
                       window_cache_bytes=a.window_cache_mb * 2**20, page_cache_bytes=a.page_cache_mb * 2**20)
 
 
+def _fault_log(url: str, agencies: list[str], days: list[date]) -> list[dict]:
+    """The served fault log (GET /sim/faults), for each agency and day asked (all if none)."""
+    import requests
+
+    from .server import FAULTS
+
+    out = []
+    for agency in agencies or [None]:
+        for day in days or [None]:
+            params = {"agency": agency, "day": day.isoformat() if day else None}
+            response = requests.get(url.rstrip("/") + FAULTS, params=params, timeout=30)
+            response.raise_for_status()
+            out += response.json()["items"]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -53,11 +69,22 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--tokens-file", type=Path, default=None, help="write {MaDonVi: token} JSON here")
     s.add_argument("--port-file", type=Path, default=None, help="write the actual port here")
     s.add_argument("--verbose", action="store_true", help="log every request to stderr")
-    t = sub.add_parser("truth", help="print ground-truth counts per agency and receive day (JSON)")
+    t = sub.add_parser("truth", help="print ground-truth counts per agency and receive day, or the faults a "
+                                     "running simulator injected (JSON)")
     _common(t)
     t.add_argument("--agency", action="append", default=[], help="agency code (repeatable; default all valid)")
-    t.add_argument("--day", action="append", required=True, type=date.fromisoformat, help="receive day (repeatable)")
+    t.add_argument("--day", action="append", default=[], type=date.fromisoformat,
+                   help="receive day (repeatable; required for the counts)")
+    t.add_argument("--fault-log", metavar="URL", default=None,
+                   help="instead of counts: every fault the simulator serving at URL has injected so far, "
+                        "optionally for the --agency and --day given")
     a = ap.parse_args(argv)
+    if a.cmd == "truth" and a.fault_log:
+        json.dump(_fault_log(a.fault_log, a.agency, a.day), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    if a.cmd == "truth" and not a.day:
+        ap.error("truth: --day is required for the counts")
     sim = _sim(a)
     if a.cmd == "truth":
         out = []

@@ -9,7 +9,11 @@ Profiles (combine with commas, e.g. "flaky,dirty"):
   page body truncated on its first attempt.
 - drift: from a date, some agencies add a field (MaBuuChinh) and rename one
   (KenhThucHien -> KenhNop).
-Every fault actually served is recorded in a `FaultLog` (Simulation.injected_faults).
+- hostile: a few agencies (chosen from the seed, one per kind) misbehave in ways no retry
+  fixes: a page token that loops, a body dripped a byte a second, an endless page, a redirect
+  to another origin, an HTML page with status 200, a revoked token (401). The others are normal.
+Every fault actually served is recorded in a `FaultLog` (Simulation.injected_faults, and
+GET /sim/faults, read by `python -m simulator truth --fault-log URL`).
 """
 from __future__ import annotations
 
@@ -18,12 +22,17 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import date
 
-PROFILES = ("none", "flaky", "dirty", "drift")
+PROFILES = ("none", "flaky", "dirty", "drift", "hostile")
 FLAKY_KINDS = (("http_500", 15), ("http_502", 10), ("http_503", 20), ("http_429", 25), ("slow", 15), ("drop", 15))
 SLOW_SECONDS = 1.5
 RETRY_AFTER = "1"
 IMPOSSIBLE_MMDD = ("0230", "0231", "0431", "0631", "0931", "1131", "1315", "0000")
 DIRTY_DATE_FIELDS = ("NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayCapNhat")
+HOSTILE_KINDS = ("cursor_loop", "slow_drip", "oversized_page", "foreign_redirect", "html_page", "revoked_token")
+DRIP_SECONDS = 1.0                 # slow_drip: one byte of the body per second
+OVERSIZED_BYTES = 96 * 2**20       # oversized_page: whitespace after the page, sent until the client hangs up
+MAINTENANCE_PAGE = ("<!DOCTYPE html><html lang=\"vi\"><head><title>Bảo trì hệ thống</title></head>"
+                    "<body><h1>Hệ thống đang bảo trì</h1><p>Vui lòng quay lại sau.</p></body></html>").encode()
 
 
 def parse_profile(text: str | None) -> frozenset[str]:
@@ -139,3 +148,9 @@ def drift_agencies(seed: int, codes: list[str]) -> set[str]:
 
 def postal_code(seed: int, mahoso: str) -> str:
     return f"{int(unit(seed, 'zip', mahoso) * 90000) + 10000:05d}"
+
+
+def hostile_agencies(seed: int, candidates: list[str]) -> dict[str, str]:
+    """One agency per hostile kind, {code: kind}, drawn from the seed among `candidates`."""
+    ranked = sorted(candidates, key=lambda c: unit(seed, "hostile", c))
+    return dict(zip(ranked, HOSTILE_KINDS))

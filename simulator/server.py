@@ -18,6 +18,8 @@ from . import api
 from .simulation import BadRequest, Simulation
 
 API = "/api/v1/agencies"
+FAULTS = "/sim/faults"   # the fault log so far (?agency=&day=), for tests outside the process
+MIRROR = "/mirror"
 
 
 class SimServer(ThreadingHTTPServer):
@@ -49,11 +51,23 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.send_response(r.status)
         self.send_header("Content-Type", r.content_type)
-        self.send_header("Content-Length", str(len(r.body)))
+        if r.padding:   # no length: the body ends when the connection does
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(r.body)))
         for k, v in r.headers.items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(r.body)
+        if r.drip:
+            for i in range(len(r.body)):
+                self.wfile.write(r.body[i:i + 1])
+                time.sleep(r.drip)
+        else:
+            self.wfile.write(r.body)
+        blank = b" " * 2**20
+        for _ in range(r.padding // len(blank)):
+            self.wfile.write(blank)
 
     # -------------------------------------------------------------------- routing ---
     def do_GET(self):  # noqa: N802
@@ -73,6 +87,11 @@ class Handler(BaseHTTPRequestHandler):
         sim = self.server.sim
         if path == "/health":
             return api.Response(200, api.dumps({"status": "ok"}))
+        if path == FAULTS:
+            items = sim.injected_faults(q.get("agency") or None, q.get("day") or None)
+            return api.Response(200, api.dumps({"items": items, "total": len(items)}))
+        if path.startswith(MIRROR + API + "/"):
+            return self.mirror(path[len(MIRROR):], q)
         if path == API:
             fault = self.transport(None, None)
             if fault is not None:
@@ -94,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
                 as_of = date.fromisoformat(q["as_of"]) if q.get("as_of") else sim.now.date()
             except ValueError:
                 raise BadRequest("as_of must be YYYY-MM-DD") from None
-            fault = self.transport(code, as_of.isoformat())
+            fault = self.transport(code, as_of.isoformat()) or self.hostile(code, "procedures", as_of.isoformat())
             if fault is not None:
                 return fault
             items = sim.procedures(code, as_of)
@@ -108,7 +127,22 @@ class Handler(BaseHTTPRequestHandler):
             return fault
         if fault is not None:
             time.sleep(fault.delay)
-        return api.dossiers(sim, code, q, self.path, attempt)
+        return self.hostile(code, "dossiers", day) or api.dossiers(sim, code, q, self.path, attempt)
+
+    def hostile(self, code: str, endpoint: str, day: str) -> api.Response | None:
+        """Profile hostile: the agency's misbehaviour that replaces its answer, if it has one.
+        Its redirect goes to another origin of this same server (localhost instead of 127.0.0.1)."""
+        port = self.server.server_address[1]
+        return api.hostile_answer(self.server.sim, code, endpoint, self.path, day, f"http://localhost:{port}")
+
+    def mirror(self, path: str, q: dict) -> api.Response:
+        """The "foreign host" a hostile redirect points to: the agency's page without a token, as
+        a copy elsewhere would serve it; a client that follows the redirect would land it."""
+        parts = path[len(API) + 1:].split("/")
+        if len(parts) != 2 or parts[1] != "dossiers" or not self.server.sim.has_agency(unquote(parts[0])):
+            return api.error(404, "not found")
+        api.window_params(q)
+        return api.dossiers(self.server.sim, unquote(parts[0]), q, self.path[len(MIRROR):], 1)
 
     def transport(self, code: str | None, day: str | None) -> api.Response | None:
         sim = self.server.sim

@@ -94,7 +94,7 @@ class Simulation:
     """Deterministic simulator of every agency's one-stop-shop system.
 
     seed: everything derives from it. scale: 1.0 ~ 300,000 dossiers per working day
-    nationally. faults: "none" | "flaky" | "dirty" | "drift". now: the simulator's clock
+    nationally. faults: "none" | "flaky" | "dirty" | "drift" | "hostile". now: the simulator's clock
     (None = wall clock, Asia/Ho_Chi_Minh). agencies: restrict to these codes. off: {code:
     date} switches an agency off from that date (empty windows from then on).
     """
@@ -140,6 +140,12 @@ class Simulation:
             start = drift_from or (self.now - timedelta(days=2)).date()
             for c in F.drift_agencies(self.seed, [a.code for a in every]):
                 self._drift[c] = start
+        # hostile: one agency per kind among those that exist on every date and serve JSON
+        self._hostile: dict[str, str] = {}
+        if "hostile" in self.fault_profile:
+            stable = [a.code for a in every
+                      if a.valid_to is None and a.valid_from.year < 2025 and self._variants[a.code] != "v4"]
+            self._hostile = F.hostile_agencies(self.seed, stable)
         self._days = LRU(cache_bytes, cost=lambda sk: sk.nbytes() + 2000)
         self._windows = LRU(window_cache_bytes, cost=lambda w: w.nbytes() + 1000)
         self._window_budget = window_cache_bytes
@@ -364,8 +370,9 @@ class Simulation:
         return int(key)
 
     def page_bounds(self, code: str, updated_from: datetime, updated_to: datetime, page_size: int,
-                    page_token: str | None) -> tuple[WindowIndex, int, int, str | None]:
-        """Validate paging and locate the page: (window, start, stop, next token)."""
+                    page_token: str | None, halves: bool = False) -> tuple[WindowIndex, int, int, str | None]:
+        """Validate paging and locate the page: (window, start, stop, next token). `halves`:
+        pages of at most half the window, so a window of two items or more is never one page."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise BadRequest(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
         if updated_to < updated_from:
@@ -376,6 +383,8 @@ class Simulation:
         w = self.window_index(code, updated_from, updated_to)
         if page_token:
             start = int(np.searchsorted(w.keys, after, side="right"))
+        if halves:
+            page_size = min(page_size, max(1, (w.total + 1) // 2))
         stop = min(start + page_size, w.total)
         nxt = self.page_token(code, updated_from, updated_to, int(w.keys[stop - 1])) if stop < w.total else None
         return w, start, stop, nxt
@@ -396,6 +405,14 @@ class Simulation:
         """The date from which the agency's payload drifts (profile "drift"), else None."""
         return self._drift.get(code)
 
+    def hostile(self, code: str) -> str | None:
+        """How the agency misbehaves under profile "hostile" (faults.HOSTILE_KINDS), else None."""
+        return self._hostile.get(code)
+
+    def hostile_agencies(self) -> dict[str, str]:
+        """{agency code: hostile kind} for every misbehaving agency (empty without "hostile")."""
+        return dict(self._hostile)
+
     def drift_ts(self, code: str) -> int:
         return to_ts(datetime.combine(self._drift[code], datetime.min.time()))
 
@@ -409,8 +426,9 @@ class Simulation:
         """Every fault the server has injected so far (optionally for one agency / day).
 
         Records: {agency, day, kind, dossier, page, detail}. Record-level faults (bad_date,
-        bad_status, negative_fee) are dated by the version's NgayCapNhat, page-level ones
-        (duplicate, truncated_page, http_*, slow, drop) by the window's updated_from.
+        bad_status, negative_fee) and drift are dated by the version's own time (never by a
+        date the dirty profile mangled), page-level ones (duplicate, truncated_page, http_*,
+        slow, drop, and the hostile kinds) by the window's updated_from.
         """
         return [f.as_dict() for f in self.fault_log.select(code, day)]
 

@@ -1,10 +1,17 @@
-"""Write files so that a reader never sees half of one, and a rerun replaces, never appends."""
+"""Write files so that a reader never sees half of one, and a rerun replaces, never appends.
+
+Temporary and staging files are named for their writer (`.<name>.<pid>.<random>.tmp` or
+`.link`), so two writers in one folder never touch each other's, and one is removed only when
+it is provably abandoned: its writer's process is gone, or it is older than a day.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -12,24 +19,52 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipelines.lib.processes import is_running
+
+# A temporary file older than this is abandoned whoever wrote it (a pid on another machine,
+# or one the system has reused): no agency-day or build writes one file for a day.
+STALE_AFTER_SECONDS = 24 * 3600
+TEMPORARY_SUFFIXES = (".tmp", ".link")
+
 
 def partition_path(root: Path, day, agency_code: str, name: str) -> Path:
     """`<root>/date=YYYY-MM-DD/agency=<code>/<name>`: one file per agency-day."""
     return root / f"date={day.isoformat()}" / f"agency={agency_code}" / name
 
 
+def writer_of(temporary: Path) -> int | None:
+    """The pid in a temporary file's name, None for a name without one."""
+    stem = temporary.name.rsplit(".", 1)[0]
+    parts = stem.rsplit(".", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
+def is_abandoned(temporary: Path, now: float | None = None) -> bool:
+    """Its writer is no longer running, or it is older than STALE_AFTER_SECONDS."""
+    try:
+        modified = temporary.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    if (now or time.time()) - modified > STALE_AFTER_SECONDS:
+        return True
+    pid = writer_of(temporary)
+    return pid is not None and not is_running(pid, since=modified)
+
+
 def remove_stale_temporaries(folder: Path) -> None:
-    """Temporary files a killed writer left behind; a rerun starts from a clean folder."""
+    """Temporary and staging files that killed writers left behind; never another live writer's."""
     if folder.is_dir():
-        for stale in folder.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
+        for suffix in TEMPORARY_SUFFIXES:
+            for candidate in folder.glob(f".*{suffix}"):
+                if is_abandoned(candidate):
+                    candidate.unlink(missing_ok=True)
 
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside `path`, renamed onto it when the block succeeds, removed if not."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     os.close(fd)
     try:
         yield Path(tmp)
@@ -40,12 +75,17 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 
 def publish_by_link(source: Path, target: Path) -> None:
-    """Publish an existing file at `target` by hard link (no copy) and an atomic rename."""
+    """Publish an existing file at `target` by hard link (no copy) and an atomic rename,
+    through a staging link of this writer's own (removed if the rename fails)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.link")
-    staging.unlink(missing_ok=True)
+    remove_stale_temporaries(target.parent)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.link")
     os.link(source, staging)
-    os.replace(staging, target)
+    try:
+        os.replace(staging, target)
+    except BaseException:
+        staging.unlink(missing_ok=True)
+        raise
 
 
 def write_parquet_atomic(rows: list[dict], schema: pa.Schema, path: Path) -> int:

@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 import orjson
 import pyarrow as pa
@@ -220,13 +220,15 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def parse_records(
-    records: Iterable[dict], agency_code: str, day, hash_key: bytes, seen: set[tuple[str, datetime]] | None = None
+    records: Iterable[dict], agency_code: str, day, hash_key: bytes, seen: set[tuple[str | None, str]] | None = None
 ) -> tuple[list[dict], list[Rejected]]:
     """Split a window's records into canonical rows and rejects; nothing is dropped.
 
     A second copy of a (dossier, version) already seen in the window is rejected as a
     duplicate, so that every record the source sent is accounted for exactly once; `seen`
-    carries the window's keys from page to page.
+    carries the window's keys from page to page. The key is the version as sent (MaHoSo,
+    NgayCapNhat), before parsing: a repeated copy of a record too broken to parse is still a
+    duplicate, not a second broken record.
     """
     rows: list[dict] = []
     rejected: list[Rejected] = []
@@ -236,18 +238,16 @@ def parse_records(
             rejected.append(Rejected(None, "record is not an object", {"value": str(record)[:200]}))
             continue
         code = _code_of(record)
-        try:
-            row = parse_dossier(record, agency_code, day, hash_key)
-        except PayloadError as exc:
-            rejected.append(Rejected(code, f"unparseable: {exc}", strip_personal_data(record, hash_key)))
-            continue
-        key = (row["dossier_code"], row["updated_at"])
-        if key in seen:
+        key = (code, str(record.get("NgayCapNhat", record.get("ngayCapNhat"))))
+        if code is not None and key in seen:
             rejected.append(Rejected(code, "duplicate: this dossier version was already received in the window",
                                      strip_personal_data(record, hash_key)))
             continue
         seen.add(key)
-        rows.append(row)
+        try:
+            rows.append(parse_dossier(record, agency_code, day, hash_key))
+        except PayloadError as exc:
+            rejected.append(Rejected(code, f"unparseable: {exc}", strip_personal_data(record, hash_key)))
     return rows, rejected
 
 
@@ -273,9 +273,22 @@ def schema_drift(records: Iterable) -> tuple[list[str], list[str]]:
     return sorted(unknown), sorted(missing)
 
 
-def records_from_csv(text: str) -> Iterator[dict]:
-    """CSV sources send one dossier per row, nested lists as JSON text (parsed later)."""
-    yield from csv.DictReader(io.StringIO(text))
+def records_from_csv(text: str) -> list[dict]:
+    """CSV sources send one dossier per row, nested lists as JSON text (parsed later).
+
+    A body cut in transit still parses as CSV, one record short: a body that does not end with
+    a line end, or a row whose field count is not the header's, raises ValueError (the client
+    fetches the page again)."""
+    if text and not text.endswith("\n"):
+        raise ValueError("the CSV body does not end with a line end: cut short in transit")
+    rows = csv.reader(io.StringIO(text))
+    header = next(rows, [])
+    records = []
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise ValueError(f"CSV row {number} has {len(row)} fields, the header {len(header)}: cut short in transit")
+        records.append(dict(zip(header, row)))
+    return records
 
 
 def quarantine_rows(rejected: Iterable[Rejected], agency_code: str, day, stage: str) -> list[dict]:

@@ -205,3 +205,15 @@ def test_none_profile_injects_nothing(served, client):
     sim, url = served
     client.window(url, H24, sim.token(H24), F, T)
     assert sim.injected_faults() == []
+
+
+def test_drift_is_dated_by_the_version_never_by_a_date_the_dirty_profile_broke(serve, client):
+    sim, url = serve(faults="dirty,drift", variants="v1", agencies=None, drift_from=date(2025, 1, 6))
+    drifting = [c for c in sim.agency_codes(date(2025, 1, 6)) if sim.drift(c)]
+    for code in drifting:
+        client.window(url, code, sim.token(code), F, T, 5000)
+    log = sim.injected_faults()
+    broken_version_times = [x for x in log if x["kind"] == "bad_date" and x["detail"].startswith("NgayCapNhat:")
+                            and x["agency"] in drifting]
+    assert broken_version_times, "the window holds versions whose NgayCapNhat the dirty profile broke"
+    assert {x["day"] for x in log if x["kind"] in ("field_added", "field_renamed")} == {"2025-01-06"}

@@ -1,0 +1,142 @@
+"""Runs that collide and runs that die, through `python -m pipelines run` itself.
+
+Run A is ingesting a day; run C, started beside it, is refused by name at once; run B, told to
+wait, waits. A is killed with SIGKILL (it, its workers, its simulator): B then takes the data
+directory, marks A's dead runs failed, and completes. No run is left STARTED, no temporary file
+is left, DuckDB reports no lock conflict. And, at the level of the instance, the sweep fails a
+dead run and leaves a live one running.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.settings import REPO_ROOT
+
+RUN = [sys.executable, "-m", "pipelines", "run", "--days", "1", "--scale", "0.002"]
+# Generous: a run of a day at this scale takes about a minute here; the bounds only catch a hang.
+BOUND_SECONDS = 900
+EXIT_BUSY = 75
+
+
+def cli_env(data: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EGOV_", "DAGSTER_"))}
+    return {**env, "EGOV_DATA_DIR": str(data), "EGOV_ALLOW_DEMO_KEY": "1", "PYTHONPATH": str(REPO_ROOT), **extra}
+
+
+def start(data: Path, log: Path, **extra) -> subprocess.Popen:
+    """The run command in a session of its own, so that one kill takes its daemon, runs and simulator too."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(RUN, cwd=REPO_ROOT, env=cli_env(data, **extra), stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def wait_for(condition, what: str, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + BOUND_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        assert process is None or process.poll() is None, f"exited ({process.returncode}) before {what}"
+        time.sleep(0.2)
+
+
+def runs_by_status(data: Path) -> dict:
+    os.environ["DAGSTER_HOME"] = str(data / "dagster")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            out: dict = {}
+            for record in instance.get_run_records():
+                out.setdefault(record.dagster_run.status, []).append(record.dagster_run.run_id)
+            return out
+    finally:
+        del os.environ["DAGSTER_HOME"]
+
+
+@pytest.fixture(scope="module")
+def collision(tmp_path_factory):
+    root = tmp_path_factory.mktemp("collide")
+    data = root / "data"
+    first = start(data, root / "a.log")
+    raw = data / "raw" / "dossiers"
+    wait_for(lambda: len(list(raw.glob("*/*/dossiers.parquet"))) >= 5, "run A to be ingesting", first)
+    refused = subprocess.run(RUN, cwd=REPO_ROOT, env=cli_env(data), capture_output=True, text=True, timeout=BOUND_SECONDS)
+    waiting = start(data, root / "b.log", EGOV_WRITER_LOCK_WAIT_SECONDS=str(BOUND_SECONDS))
+    wait_for(lambda: "waiting up to" in (root / "b.log").read_text(errors="replace"), "run B to wait", waiting)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    ghosts = runs_by_status(data).get(dg.DagsterRunStatus.STARTED, [])
+    assert waiting.wait(timeout=BOUND_SECONDS) == 0, (root / "b.log").read_text(errors="replace")[-4000:]
+    return data, first, refused, (root / "b.log").read_text(errors="replace"), ghosts
+
+
+def test_a_run_beside_another_is_refused_naming_it(collision):
+    _data, first, refused, _b_log, _ghosts = collision
+    assert refused.returncode == EXIT_BUSY, refused.stderr[-3000:]
+    assert f"is in use by pid {first.pid} (`" in refused.stderr and "pipelines run --days 1" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_waiting_run_completes_once_the_killed_one_is_gone(collision):
+    data, first, _refused, b_log, _ghosts = collision
+    assert f"is in use by pid {first.pid}" in b_log and "Done in" in b_log
+    assert (data / "open" / "latest" / "datapackage.json").exists()
+    assert "Could not set lock" not in b_log and "IO Error" not in b_log  # DuckDB's lock conflict
+
+
+def test_no_run_is_left_started_after_a_kill(collision):
+    data, _first, _refused, b_log, ghosts = collision
+    assert ghosts, "the kill left runs STARTED (else this test shows nothing)"
+    statuses = runs_by_status(data)
+    assert dg.DagsterRunStatus.STARTED not in statuses and dg.DagsterRunStatus.STARTING not in statuses
+    assert set(ghosts) <= set(statuses[dg.DagsterRunStatus.FAILURE])
+    assert f"Marked {len(ghosts)} run(s) failed whose process had died" in b_log
+
+
+def test_no_temporary_or_staging_file_is_left(collision):
+    data, *_ = collision
+    assert not [p for p in data.rglob(".*") if p.suffix in (".tmp", ".link")]
+
+
+SLEEPER = """
+import sys, time
+import dagster as dg
+
+@dg.asset
+def slow():
+    time.sleep(600)
+
+job = dg.Definitions(assets=[slow], jobs=[dg.define_asset_job("sleeper", selection=[slow])]).resolve_job_def("sleeper")
+with dg.DagsterInstance.get() as instance:
+    job.execute_in_process(instance=instance)
+"""
+
+
+def test_the_sweep_fails_a_dead_in_process_run_and_leaves_a_live_one(tmp_path, monkeypatch):
+    from pipelines.defs.run_hygiene import fail_dead_runs
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    doomed, alive = (subprocess.Popen([sys.executable, "-c", SLEEPER], env=env, start_new_session=True) for _ in (1, 2))
+    try:
+        with dg.DagsterInstance.get() as instance:
+            def started() -> list:
+                return instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+            wait_for(lambda: len(started()) == 2, "both runs to start")
+            os.killpg(doomed.pid, signal.SIGKILL)
+            doomed.wait()
+            failed = fail_dead_runs(instance)
+            assert len(failed) == 1
+            run = instance.get_run_by_id(failed[0])
+            assert run.status == dg.DagsterRunStatus.FAILURE
+            assert [r.dagster_run.run_id for r in started()] != failed and len(started()) == 1
+            assert fail_dead_runs(instance) == []  # idempotent; the live run is never touched
+            (message,) = [e.message for e in instance.all_logs(failed[0], of_type=dg.DagsterEventType.RUN_FAILURE)]
+            assert f"(pid {doomed.pid}) is gone" in message
+    finally:
+        os.killpg(alive.pid, signal.SIGKILL)
+        alive.wait()
