@@ -8,8 +8,8 @@ Starlette and uvicorn.
 What wraps every request, outermost first:
 - CORS for reads: any origin may GET/HEAD (a browser app elsewhere can fetch a CSV); a
   preflight OPTIONS is answered, any other method is 405 with `Allow: GET, HEAD`;
-- gzip for text over 1 kB when the client accepts it, never on a Range request (a byte range
-  is of the file, not of its compressed form); a compressed response's ETag is marked weak;
+- gzip over 1 kB when the client accepts it (not Parquet, compressed already), never on a Range
+  request (a byte range is of the file, not of its compressed form);
 - a 500 with a body, never a dropped connection, when a handler fails.
 And in uvicorn (`run_config`): no `Server` banner, a cap on concurrent connections (503 past
 it), a keep-alive timeout, and a deadline for a request's headers (`HeaderDeadline`), so slow
@@ -28,7 +28,7 @@ from pathlib import Path
 import uvicorn
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -94,24 +94,13 @@ def reads_only(app: ASGIApp) -> ASGIApp:
 
 
 def compressed(app: ASGIApp) -> ASGIApp:
-    """gzip for whole responses only; the ETag of a compressed body made weak (RFC 9110 8.8.1)."""
-    gzip = GZipMiddleware(app, minimum_size=1024)
+    """gzip for whole responses only, never for a byte range. The ETag stays the file's SHA-256
+    (what SHA256SUMS lists, and what consumers check), with `Vary: Accept-Encoding` beside it."""
+    gzip = GZipMiddleware(app, minimum_size=1024, exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/vnd.apache.parquet"))
 
     async def choose(scope: Scope, receive: Receive, send: Send) -> None:
-        headers = dict(scope.get("headers", []))
-        if scope["type"] != "http" or b"range" in headers:
-            await app(scope, receive, send)
-            return
-
-        async def weaken(message) -> None:
-            if message["type"] == "http.response.start":
-                raw = message.get("headers", [])
-                if any(k.lower() == b"content-encoding" for k, _ in raw):
-                    message = {**message, "headers": [(k, b"W/" + v if k.lower() == b"etag" and not v.startswith(b"W/") else v)
-                                                      for k, v in raw]}
-            await send(message)
-
-        await gzip(scope, receive, weaken)
+        ranged = scope["type"] == "http" and any(k == b"range" for k, _ in scope.get("headers", []))
+        await (app if ranged else gzip)(scope, receive, send)
     return choose
 
 

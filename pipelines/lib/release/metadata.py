@@ -25,6 +25,10 @@ DESCRIPTION = {
         "(Decision 766/QĐ-TTg), with the code lists of agencies, provinces and procedures."
     ),
 }
+SUMMARY = {  # one line each, for the first view of the catalogue page
+    "vi": "Chỉ số chính phủ điện tử (Quyết định 766/QĐ-TTg) của các bộ, ngành và tỉnh, theo ngày và tháng: tải về, truy vấn, trích dẫn.",
+    "en": "Vietnam's e-government KPIs (Decision 766/QĐ-TTg) of ministries and provinces, per day and month: download, query, cite.",
+}
 KEYWORDS = {
     "vi": ["dịch vụ công trực tuyến", "chính phủ điện tử", "thủ tục hành chính", "Quyết định 766"],
     "en": ["online public services", "e-government", "administrative procedures", "KPI"],

@@ -8,6 +8,7 @@ const body = document.body;
 const VERSION = body.dataset.version;
 const API = `${body.dataset.api}${body.dataset.database}`;
 const PREVIEW_ROWS = 5;
+const PREVIEW_COLUMNS = 8;
 const number = new Intl.NumberFormat("vi-VN");
 const percent = new Intl.NumberFormat("vi-VN", { style: "percent", maximumFractionDigits: 1 });
 
@@ -52,12 +53,14 @@ async function preview(box) {
   const url = `${API}/${table}.json?_size=${PREVIEW_ROWS}&_shape=objects`;
   const data = await getJSON(url);
   const rows = data.rows || [];
-  const columns = rows.length ? Object.keys(rows[0]) : [];
+  // The key and the first few figures: every column is in the downloads and the API.
+  const figures = (data.columns || []).filter((c) => !(data.primary_keys || []).includes(c) && !c.endsWith("_status") && !c.startsWith("revised"));
+  const columns = [...(data.primary_keys || []), ...figures].slice(0, PREVIEW_COLUMNS);
   const head = el("tr", {}, ...columns.map((c) => el("th", {}, c)));
   const lines = rows.map((r) => el("tr", {}, ...columns.map((c) => el("td", {}, cell(c, r[c])))));
   const total = data.filtered_table_rows_count ?? data.table_rows_count;
   box.append(
-    el("p", { class: "note" }, `${PREVIEW_ROWS} dòng đầu / first rows`, total !== undefined ? ` · ${number.format(total)} dòng / rows · ` : " · ",
+    el("p", { class: "note" }, `${PREVIEW_ROWS} dòng đầu, ${columns.length}/${(data.columns || []).length} cột / first rows, columns`, total !== undefined ? ` · ${number.format(total)} dòng / rows · ` : " · ",
       el("a", { href: `${API}/${table}` }, "xem thêm / see more"), " · ", el("a", { href: url.replace("_shape=objects", "_shape=array") }, "JSON")),
     el("div", { class: "scroll" }, el("table", { class: "preview-table" }, el("thead", {}, head), el("tbody", {}, ...lines))),
   );
