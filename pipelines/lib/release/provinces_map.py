@@ -127,7 +127,8 @@ def values(kpis: dict[str, pd.DataFrame], codes: list[str], geography: str, mont
 def build_map(provinces: pd.DataFrame, kpis: dict[str, pd.DataFrame]) -> dict:
     """The content of map.json for a release's `provinces` code list and KPI tables."""
     legacy, current = geometries(provinces)
-    projection = Projection(unary_union(list(legacy.values())).bounds)
+    # The whole country's frame, whichever provinces this release's code list holds.
+    projection = Projection(unary_union(list(boundary_shapes().values())).bounds)
     names = dict(zip(provinces["agency_code"], provinces["name_vi"]))
     reference = kpis.get(MEASURES["online_dossier_rate"])
     months = {
