@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export EGOV_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install manifest postgres chromium run test serve ui bench clean
+.PHONY: install manifest postgres chromium run test serve docs ui bench clean
 
 install: $(STAMP)
 
@@ -38,9 +38,16 @@ chromium:
 test: manifest postgres chromium
 	$(BIN)/python -m pytest
 
-# The open-data releases and their catalogue page at http://127.0.0.1:8000 (HOST=0.0.0.0 to share).
+# The open-data releases, their catalogue page and the query API (/api/) at http://127.0.0.1:8000
+# (HOST=0.0.0.0 to share).
 serve: $(STAMP)
 	$(BIN)/python -m pipelines.serve --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),8000)
+
+# dbt's docs (models, columns, tests, lineage) into <data dir>/dbt/docs: index.html with its
+# manifest and catalog, and static_index.html (one file). `python -m pipelines.serve docs`
+# serves them at http://127.0.0.1:3001/dbt-docs/ beside the Data Docs (/data-docs/).
+docs: manifest
+	cd dbt_project && ../$(BIN)/dbt docs generate --static --quiet --profiles-dir . --target-path $(EGOV_DATA_DIR)/dbt/docs
 
 ui: manifest
 	$(BIN)/python -m pipelines ui

@@ -223,9 +223,15 @@ def ui_command(args) -> int:
     import dagster as dg
 
     from pipelines.defs.concurrency import apply_pool_limits
+    from pipelines.lib.data_docs import URL_ENV
+    from pipelines.serve.docs import serve_docs
 
     with dg.DagsterInstance.get() as instance:
         apply_pool_limits(instance)
+    # Data Docs and dbt's docs over http, so the checks' links open from the UI.
+    docs = serve_docs()
+    os.environ[URL_ENV] = f"{docs.url}/data-docs"
+    print(f"Data Docs: {docs.url}/data-docs/ · dbt docs (after `make docs`): {docs.url}/dbt-docs/")
     os.environ.setdefault("EGOV_ALLOW_DEMO_KEY", "1")
     with simulator(args.seed, args.scale, args.faults) as (base_url, tokens_file):
         os.environ["EGOV_SOURCE_URL"] = base_url
@@ -237,6 +243,8 @@ def ui_command(args) -> int:
             return subprocess.call(command, cwd=REPO_ROOT)
         except KeyboardInterrupt:
             return 0
+        finally:
+            docs.stop()
 
 
 def run_command(args) -> int:

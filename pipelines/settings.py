@@ -20,15 +20,6 @@ def data_dir() -> Path:
     return Path(os.environ.get("EGOV_DATA_DIR") or REPO_ROOT / "data").resolve()
 
 
-def docs_url(path: Path) -> str:
-    """A link to a file under the data directory for the Dagster UI: over http where a docs server
-    serves the data directory (`EGOV_DOCS_URL`, set by `make ui`), else a file:// URI."""
-    base = os.environ.get("EGOV_DOCS_URL", "").rstrip("/")
-    if base and path.is_relative_to(data_dir()):
-        return f"{base}/{path.relative_to(data_dir()).as_posix()}"
-    return path.as_uri()
-
-
 def warehouse_path() -> Path:
     return data_dir() / "warehouse" / "kpi.duckdb"
 

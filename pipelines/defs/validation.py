@@ -20,7 +20,6 @@ from pipelines.lib import data_docs, paths
 from pipelines.lib.expectations import validate_frame
 from pipelines.lib.validation import verdict
 from pipelines.lib.validation_run import DOCS, AgencyDayVerdict, validate_agency_days
-from pipelines.settings import docs_url
 
 ROWS_CHECK = "raw_dossiers_expectations"
 PARTITION_CHECK = "raw_dossiers_partition_expectations"
@@ -121,12 +120,12 @@ def validation(context: dg.AssetExecutionContext, day_locks: DayLocks):
     yield dg.MaterializeResult(asset_key="validated_dossiers", metadata={
         "agency_days": len(run.agency_days), "published": len(published),
         "quarantined_rows": sum(i.quarantined for i in run.agency_days),
-        "data_docs_url": dg.MetadataValue.url(docs_url(page))})
+        "data_docs_url": dg.MetadataValue.url(data_docs.page_url(page))})
     yield dg.MaterializeResult(asset_key="validated_procedures", metadata={
         "published": sum(paths.validated_procedures_file(i.agency_code, i.day).exists() for i in run.agency_days)})
     yield dg.MaterializeResult(asset_key="validated_partitions", metadata={"published": len(published)})
     for check_name in CHECKS:
-        yield check_result(check_name, run.agency_days, docs_url(page))
+        yield check_result(check_name, run.agency_days, data_docs.page_url(page))
     for key in HANDOFF.values():
         context.log_event(dg.AssetMaterialization(asset_key=key, description=f"validated agency-days of {days}",
                                                   metadata={"published": len(published), "days": days}))
@@ -176,5 +175,5 @@ def agency_registry_expectations(context: dg.AssetCheckExecutionContext) -> dg.A
                      if judged.blocked else f"agency registry: {len(outcome.failures)} warning(s)" if judged.failed
                      else f"agency registry: all {outcome.evaluated} expectations passed"),
         metadata={"suite": "agency_registry", "rows": outcome.rows, "failures": dg.MetadataValue.md(judged.markdown()),
-                  "data_docs_url": dg.MetadataValue.url(docs_url(page))},
+                  "data_docs_url": dg.MetadataValue.url(data_docs.page_url(page))},
     )

@@ -15,6 +15,7 @@ Every file is written atomically.
 from __future__ import annotations
 
 import html
+import os
 import shutil
 import tempfile
 from datetime import datetime, timezone
@@ -25,12 +26,22 @@ from pipelines.lib.landing import write_bytes_atomic
 from pipelines.settings import EXPECTATIONS_DIR, data_dir
 
 PAGE = "validation.html"
+URL_ENV = "EGOV_DATA_DOCS_URL"
 KEEP_RUNS = 20
 STATUS_CLASSES = {"validated": "passed", "quarantined rows": "warning", "blocked": "blocked", "not published": "blocked"}
 
 
 def data_docs_dir() -> Path:
     return data_dir() / "quality" / "data_docs"
+
+
+def page_url(path: Path) -> str:
+    """A Data Docs page's link for the Dagster UI: over http where a server serves the Data Docs
+    (`EGOV_DATA_DOCS_URL`, set by `make ui`), else a file:// URI."""
+    base = os.environ.get(URL_ENV, "").rstrip("/")
+    if base and path.is_relative_to(data_docs_dir()):
+        return f"{base}/{path.relative_to(data_docs_dir()).as_posix()}"
+    return path.as_uri()
 
 
 def run_folder(run_id: str) -> Path:

@@ -60,6 +60,9 @@ def remove_stale_temporaries(folder: Path) -> None:
                     candidate.unlink(missing_ok=True)
 
 
+PUBLISHED_MODE = 0o644
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """A temporary path beside `path`, renamed onto it when the block succeeds, removed if not."""
@@ -68,6 +71,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp makes it 0600: the data directory is read by others too (web servers, readers).
+        os.chmod(tmp, PUBLISHED_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,230 +1,186 @@
-"""Serve `data/open/` over HTTP: the catalogue page at `/`, every release at a persistent URL.
+"""The open-data server (`make serve`): releases, the catalogue page and the query API, on
+Starlette and uvicorn.
 
-    /                          the catalogue page (static files from pipelines/serve/static)
-    /releases.json             the release index
-    /releases/<version>/<file> a file of a release: immutable, cached for a year
-    /latest/<file>             302 to /releases/<current version>/<file>
+    /                          the catalogue page (page.py), rendered from the current release
+    /releases.json, /releases/<version>/<file>, /latest/<file>, /static/<file>   files.py
+    /api/…                     the query API (api.py: Datasette over each release's database)
 
-`latest` is a redirect, not a copy: a client always lands on the versioned URL it can keep,
-and two files fetched through the same redirect target come from the same release.
-Only GET and HEAD; no directory listings; nothing outside the release root. ETags are the
-files' SHA-256, with Last-Modified, conditional requests and single byte ranges.
+What wraps every request, outermost first:
+- CORS for reads: any origin may GET/HEAD (a browser app elsewhere can fetch a CSV); a
+  preflight OPTIONS is answered, any other method is 405 with `Allow: GET, HEAD`;
+- gzip over 1 kB when the client accepts it (not Parquet, compressed already), never on a Range
+  request (a byte range is of the file, not of its compressed form);
+- a 500 with a body, never a dropped connection, when a handler fails.
+And in uvicorn (`run_config`): no `Server` banner, a cap on concurrent connections (503 past
+it), a keep-alive timeout, and a deadline for a request's headers (`HeaderDeadline`), so slow
+clients cannot hold connections for ever. uvicorn's h11 parser reads a refused request's body
+as body: a POST whose body is another request gets one answer, not two.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-from email.utils import formatdate, parsedate_to_datetime
-from functools import lru_cache
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import asyncio
+import socket
+import threading
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-from pipelines.lib.release.checksums import SUMS_FILE, read_sums
-from pipelines.lib.release.versioning import INDEX_FILE, LATEST, RELEASES_DIR, WITHDRAWN, read_index
+import uvicorn
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-STATIC_DIR = Path(__file__).parent / "static"
-CONTENT_TYPES = {
-    ".csv": "text/csv; charset=utf-8",
-    ".parquet": "application/vnd.apache.parquet",
-    ".json": "application/json",
-    ".jsonld": "application/ld+json",
-    ".md": "text/markdown; charset=utf-8",
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-}
-PLAIN_TEXT = "text/plain; charset=utf-8"
-VERSION = r"\d+\.\d+\.\d+"
-NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
-ROUTES = [
-    (re.compile(rf"^/{RELEASES_DIR}/(?P<version>{VERSION})/(?P<name>{NAME})$"), "release"),
-    (re.compile(rf"^/{LATEST}/(?P<name>{NAME})$"), "latest"),
-    (re.compile(rf"^/static/(?P<name>{NAME})$"), "static"),
-    (re.compile(rf"^/{re.escape(INDEX_FILE)}$"), "index"),
-    (re.compile(r"^/(index\.html)?$"), "page"),
-]
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+from pipelines.serve import files
+from pipelines.serve.api import PREFIX, QueryAPI
+from pipelines.serve.page import CataloguePage
+
+ALLOWED = ("GET", "HEAD")
+EXPOSED = ["ETag", "Last-Modified", "Content-Length", "Content-Range", "Accept-Ranges", "Link",
+           "X-Max-Page-Size", "X-Default-Page-Size", "X-Query-Time-Limit-Ms"]
+MAX_CONNECTIONS = 1000
+HEADER_TIMEOUT = 10.0  # seconds for a client to send a request's line and headers
+KEEP_ALIVE = 5
 
 
-def content_type(path: Path) -> str:
-    return PLAIN_TEXT if path.name == SUMS_FILE else CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+class OpenData:
+    """The ASGI app itself: routes a request to the page, a file or the API."""
 
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.page = CataloguePage(self.root)
+        self.api = QueryAPI(self.root)
 
-@lru_cache(maxsize=1024)
-def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-class Handler(BaseHTTPRequestHandler):
-    """One request: route, refuse what is not allowed, then send the file (or part of it)."""
-
-    root: Path  # set by make_server
-    quiet = False
-    server_version = "vn-egov-kpi-open-data"
-    protocol_version = "HTTP/1.1"
-
-    def __getattr__(self, name: str):
-        # Every method other than GET and HEAD is answered 405, not http.server's 501.
-        if name.startswith("do_"):
-            return self._not_allowed
-        raise AttributeError(name)
-
-    def _not_allowed(self) -> None:
-        self._error(HTTPStatus.METHOD_NOT_ALLOWED, "only GET and HEAD", {"Allow": "GET, HEAD"})
-
-    def do_GET(self) -> None:
-        self._serve(body=True)
-
-    def do_HEAD(self) -> None:
-        self._serve(body=False)
-
-    def log_message(self, format, *args) -> None:
-        if not self.quiet:
-            super().log_message(format, *args)
-
-    def _error(self, status: HTTPStatus, message: str, headers: dict | None = None) -> None:
-        body = f"{status.value} {status.phrase}: {message}\n".encode()
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", PLAIN_TEXT)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _route(self) -> tuple[str, dict] | None:
-        raw = urlsplit(self.path).path
-        path = unquote(raw)
-        if "\\" in path or "\x00" in path or any(part in ("..", ".") for part in path.split("/")) or "//" in path:
-            return None
-        for pattern, kind in ROUTES:
-            match = pattern.match(path)
-            if match:
-                return kind, match.groupdict()
-        return None
-
-    def _serve(self, body: bool) -> None:
-        routed = self._route()
-        if routed is None:
-            return self._error(HTTPStatus.NOT_FOUND, "no such file")
-        kind, params = routed
-        root = self.root
-        if kind == "latest":
-            target = root / LATEST
-            if not target.is_symlink():
-                return self._error(HTTPStatus.NOT_FOUND, "no release published yet")
-            version = Path(os.readlink(target)).name
-            location = f"/{RELEASES_DIR}/{version}/{params['name']}"
-            self.send_response(HTTPStatus.FOUND)
-            self.send_header("Location", location)
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return None
-        if kind == "release":
-            index = read_index(root)
-            entry = next((r for r in index["releases"] if r["version"] == params["version"]), None)
-            if entry is None:
-                return self._error(HTTPStatus.NOT_FOUND, "no such release")
-            if entry["status"] == WITHDRAWN:
-                return self._error(HTTPStatus.GONE, f"release {entry['version']} was withdrawn: {entry.get('withdrawal_reason', '')}")
-            path = root / RELEASES_DIR / params["version"] / params["name"]
-        elif kind == "static":
-            path = STATIC_DIR / params["name"]
-        elif kind == "index":
-            path = root / INDEX_FILE
-        else:
-            path = STATIC_DIR / "index.html"
-        base = STATIC_DIR if kind in ("static", "page") else root
-        resolved = path.resolve()
-        if not resolved.is_file() or not resolved.is_relative_to(base.resolve()):
-            return self._error(HTTPStatus.NOT_FOUND, "no such file")
-        self._send_file(resolved, kind, body)
-        return None
-
-    def _etag(self, path: Path, kind: str) -> str:
-        stat = path.stat()
-        digest = None
-        if kind == "release" and path.name != SUMS_FILE:
-            digest = read_sums(path.parent).get(path.name)
-        return f'"sha256-{digest or _file_sha256(str(path), stat.st_mtime_ns, stat.st_size)}"'
-
-    def _send_file(self, path: Path, kind: str, body: bool) -> None:
-        stat = path.stat()
-        size = stat.st_size
-        etag = self._etag(path, kind)
-        headers = {
-            "ETag": etag,
-            "Last-Modified": formatdate(stat.st_mtime, usegmt=True),
-            "Accept-Ranges": "bytes",
-            "Cache-Control": "public, max-age=31536000, immutable" if kind == "release" else "no-cache",
-            "X-Content-Type-Options": "nosniff",
-        }
-        if self._not_modified(etag, stat.st_mtime):
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            message = await receive()
+            while message["type"] != "lifespan.shutdown":
+                await send({"type": message["type"] + ".complete"})
+                message = await receive()
+            await send({"type": "lifespan.shutdown.complete"})
             return
-        start, end = 0, size - 1
-        status = HTTPStatus.OK
-        wanted = self.headers.get("Range")
-        if wanted and self.headers.get("If-Range", etag) == etag:
-            match = RANGE.match(wanted.strip())
-            if match and (match.group(1) or match.group(2)):
-                first, last = match.groups()
-                if first:
-                    start, end = int(first), min(int(last), size - 1) if last else size - 1
-                else:
-                    start, end = max(size - int(last), 0), size - 1
-                if start >= size or start > end or (not first and int(last) == 0):
-                    return self._error(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, "range outside the file",
-                                       {"Content-Range": f"bytes */{size}", **headers})
-                status = HTTPStatus.PARTIAL_CONTENT
-                headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", content_type(path))
-        self.send_header("Content-Length", str(end - start + 1 if size else 0))
-        self.end_headers()
-        if body and size:
-            with open(path, "rb") as fh:
-                fh.seek(start)
-                remaining = end - start + 1
-                while remaining > 0:
-                    chunk = fh.read(min(1 << 16, remaining))
-                    if not chunk:
-                        break
-                    self.wfile.write(chunk)
-                    remaining -= len(chunk)
-
-    def _not_modified(self, etag: str, mtime: float) -> bool:
-        match = self.headers.get("If-None-Match")
-        if match is not None:
-            return match.strip() == "*" or etag in [m.strip().removeprefix("W/") for m in match.split(",")]
-        since = self.headers.get("If-Modified-Since")
-        if since:
-            try:
-                return int(mtime) <= parsedate_to_datetime(since).timestamp()
-            except (TypeError, ValueError):
-                return False
-        return False
+        path = scope["path"]
+        if path.startswith(PREFIX) or path == PREFIX.rstrip("/"):
+            await self.api(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if path in ("/", "/index.html"):
+            response = HTMLResponse(await asyncio.to_thread(self.page.render), headers={"cache-control": "no-cache"})
+        else:
+            routed = files.route(path)  # already percent-decoded, once, by the server
+            if routed is None:
+                response = files.not_found()
+            else:
+                handler, params = routed
+                scope["path_params"] = params
+                response = await asyncio.to_thread(handler, request, self.root)
+        await response(scope, receive, send)
 
 
-def make_server(root: Path, host: str = "127.0.0.1", port: int = 8000, quiet: bool = False) -> ThreadingHTTPServer:
-    """An HTTP server for `root` (the open-data directory); port 0 picks a free one."""
-    handler = type("OpenDataHandler", (Handler,), {"root": Path(root), "quiet": quiet})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+async def method_not_allowed(scope: Scope, receive: Receive, send: Send) -> None:
+    await PlainTextResponse("405 Method Not Allowed: only GET and HEAD\n", status_code=405, headers={"allow": "GET, HEAD"})(scope, receive, send)
+
+
+def reads_only(app: ASGIApp) -> ASGIApp:
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ALLOWED:
+            await method_not_allowed(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+    return guarded
+
+
+def compressed(app: ASGIApp) -> ASGIApp:
+    """gzip for whole responses only, never for a byte range. The ETag stays the file's SHA-256
+    (what SHA256SUMS lists, and what consumers check), with `Vary: Accept-Encoding` beside it."""
+    gzip = GZipMiddleware(app, minimum_size=1024, exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/vnd.apache.parquet"))
+
+    async def choose(scope: Scope, receive: Receive, send: Send) -> None:
+        ranged = scope["type"] == "http" and any(k == b"range" for k, _ in scope.get("headers", []))
+        await (app if ranged else gzip)(scope, receive, send)
+    return choose
+
+
+def create_app(root: Path) -> ASGIApp:
+    """The whole server for an open-data folder, middleware included."""
+    app = ServerErrorMiddleware(compressed(OpenData(root)), debug=False)
+    app = reads_only(app)
+    return CORSMiddleware(app, allow_origins=["*"], allow_methods=list(ALLOWED), allow_headers=["Range", "If-None-Match",
+                          "If-Modified-Since", "If-Range"], expose_headers=EXPOSED, max_age=86400)
+
+
+class HeaderDeadline(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's headers: a client that has
+    not sent a whole request line and headers within HEADER_TIMEOUT of connecting (or of its
+    previous response) is disconnected. uvicorn itself only times out idle keep-alive."""
+
+    header_timeout = HEADER_TIMEOUT
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def _arm(self) -> None:
+        self._deadline = self.loop.call_later(self.header_timeout, self._expire)
+
+    def _expire(self) -> None:
+        waiting = self.cycle is None or self.cycle.response_complete
+        if waiting and not self.transport.is_closing():
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._deadline.cancel()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._deadline.cancel()
+        self._arm()
+
+    def connection_lost(self, exc) -> None:
+        self._deadline.cancel()
+        super().connection_lost(exc)
+
+
+def run_config(root: Path, host: str, port: int, quiet: bool = False, header_timeout: float = HEADER_TIMEOUT,
+               max_connections: int = MAX_CONNECTIONS) -> uvicorn.Config:
+    protocol = type("OpenDataProtocol", (HeaderDeadline,), {"header_timeout": header_timeout})
+    return uvicorn.Config(create_app(root), host=host, port=port, http=protocol, lifespan="off", server_header=False,
+                          limit_concurrency=max_connections, backlog=2048, timeout_keep_alive=KEEP_ALIVE,
+                          log_level="warning" if quiet else "info", access_log=not quiet)
+
+
+@dataclass
+class RunningServer:
+    """A server started in a thread (tests, `make ui`'s docs); `stop()` ends it."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_in_thread(config: uvicorn.Config) -> RunningServer:
+    """Bind first (port 0 picks a free one), then serve in a daemon thread until stopped."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((config.host, config.port))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="open-data-server")
+    thread.start()
+    while not server.started and thread.is_alive():
+        threading.Event().wait(0.02)
+    host, port = sock.getsockname()[:2]
+    return RunningServer(server, thread, f"http://{host}:{port}")
+
+
+def serve(root: Path, host: str = "127.0.0.1", port: int = 0, quiet: bool = False, **limits) -> RunningServer:
+    """The open-data server for `root` in a background thread."""
+    return start_in_thread(run_config(root, host, port, quiet, **limits))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -57,12 +56,9 @@ def workspace(pipeline_run, tmp_path) -> PipelineRun:
 
 @pytest.fixture(scope="module")
 def http_server(pipeline_run):
-    """The download server on a free loopback port, over the run's open-data folder."""
-    from pipelines.serve.server import make_server
+    """The open-data server (uvicorn, as `make serve` runs it) on a free loopback port."""
+    from pipelines.serve.server import serve
 
-    server = make_server(pipeline_run.open_dir, port=0, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    running = serve(pipeline_run.open_dir, port=0, quiet=True)
+    yield running.url
+    running.stop()

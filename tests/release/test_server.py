@@ -1,10 +1,15 @@
 """The download server: persistent URLs, `latest` as a redirect, content types, ETag and
-Last-Modified, ranges, only GET and HEAD, and nothing outside the release root."""
+Last-Modified, ranges, only GET and HEAD, nothing outside the release root; an answer to every
+odd request, CORS for reads, gzip for text, no banner, no request smuggled through a body."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
+import re
+import shutil
+import socket
 from urllib.parse import urlsplit
 
 import pytest
@@ -120,3 +125,96 @@ def test_no_directory_listings(http_server, path):
 def test_unknown_release_and_file(http_server):
     assert raw(http_server, "GET", "/releases/9.9.9/datapackage.json").status == 404
     assert raw(http_server, "GET", "/releases/1.0.0/nothing.csv").status == 404
+
+
+def test_a_backwards_range_is_ignored_not_refused(http_server, pipeline_run):
+    # RFC 9110 14.2: a range whose last byte is before its first is invalid and ignored.
+    content = (pipeline_run.open_dir / "releases" / "1.0.0" / "kpi_scores.csv").read_bytes()
+    response = requests.get(f"{http_server}/releases/1.0.0/kpi_scores.csv", headers={"Range": "bytes=50-10"}, timeout=10)
+    assert response.status_code == 200 and response.content == content
+
+
+@pytest.mark.parametrize("path,headers,status", [
+    ("/releases/1.0.0/" + "a" * 8000 + ".csv", {}, 404),
+    ("/releases/1.0.0/kpi_scores.csv", {"Range": "bytes=" + "9" * 5000 + "-"}, 200),  # not a range we parse: whole file
+    ("/releases/1.0.0/kpi_scores.csv", {"Range": "bytes=" + "9" * 25 + "-"}, 416),
+    ("/releases/1.0.0/kpi_scores.csv", {"If-Modified-Since": "Mon, 01 Jan 99999 00:00:00 GMT"}, 200),
+])
+def test_odd_requests_get_an_answer(http_server, path, headers, status):
+    assert raw(http_server, "GET", path, headers).status == status
+
+
+def test_a_symlink_out_of_the_tree_is_not_followed(pipeline_run, tmp_path):
+    from pipelines.serve.server import serve
+
+    root = tmp_path / "open"
+    shutil.copytree(pipeline_run.open_dir, root, symlinks=True)
+    (tmp_path / "secret.txt").write_text("root:secret")
+    (root / "releases" / "1.0.0" / "secret.txt").symlink_to(tmp_path / "secret.txt")
+    running = serve(root, port=0, quiet=True)
+    try:
+        response = raw(running.url, "GET", "/releases/1.0.0/secret.txt")
+        assert response.status == 404 and b"secret" not in response.body
+    finally:
+        running.stop()
+
+
+def test_an_internal_error_is_a_500_with_a_body(pipeline_run, tmp_path):
+    from pipelines.serve.server import serve
+
+    root = tmp_path / "open"
+    shutil.copytree(pipeline_run.open_dir, root, symlinks=True)
+    (root / "releases.json").write_text("{ not json")  # what the release handler reads first
+    running = serve(root, port=0, quiet=True)
+    try:
+        response = raw(running.url, "GET", "/releases/1.0.0/kpi_scores.csv")
+        assert response.status == 500 and response.body  # an answer, not a dropped connection
+        assert raw(running.url, "GET", "/latest/kpi_scores.csv").status == 302  # and the server lives on
+    finally:
+        running.stop()
+
+
+def test_no_version_banner(http_server):
+    response = raw(http_server, "GET", "/releases/1.0.0/datapackage.json")
+    assert "server" not in {k.lower() for k in response.headers.keys()}
+
+
+def test_cors_for_reads(http_server):
+    origin = {"Origin": "https://example.org"}
+    response = requests.get(f"{http_server}/releases/1.0.0/kpi_scores.csv", headers=origin, timeout=10)
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "ETag" in response.headers["Access-Control-Expose-Headers"]
+    preflight = raw(http_server, "OPTIONS", "/releases/1.0.0/kpi_scores.csv",
+                    {**origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "Range"})
+    assert preflight.status == 200 and preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in preflight.headers["Access-Control-Allow-Methods"] and "POST" not in preflight.headers["Access-Control-Allow-Methods"]
+    writing = raw(http_server, "OPTIONS", "/releases/1.0.0/kpi_scores.csv", {**origin, "Access-Control-Request-Method": "PUT"})
+    assert writing.status == 400
+
+
+def test_gzip_for_text_but_not_for_ranges(http_server, pipeline_run):
+    content = (pipeline_run.open_dir / "releases" / "1.0.0" / "kpi_processed_records.json").read_bytes()
+    url = f"{http_server}/releases/1.0.0/kpi_processed_records.json"
+    whole = raw(http_server, "GET", "/releases/1.0.0/kpi_processed_records.json", {"Accept-Encoding": "gzip"})
+    assert whole.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in whole.headers["Vary"]
+    assert gzip.decompress(whole.body) == content and len(whole.body) < len(content) / 3
+    assert whole.headers["ETag"] == f'"sha256-{hashlib.sha256(content).hexdigest()}"'  # still the file's checksum
+    part = requests.get(url, headers={"Range": "bytes=0-99", "Accept-Encoding": "gzip"}, timeout=10)
+    assert part.status_code == 206 and "Content-Encoding" not in part.headers and part.content == content[:100]
+    parquet = raw(http_server, "GET", "/releases/1.0.0/kpi_scores.parquet", {"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in parquet.headers  # already compressed (zstd): sent as is
+
+
+def test_a_request_smuggled_in_a_body_gets_no_answer(http_server):
+    """A POST whose body is another request: one 405, the body read as body, then the next real request."""
+    address = urlsplit(http_server)
+    smuggled = b"GET /releases.json HTTP/1.1\r\nHost: x\r\n\r\n"
+    stream = (b"POST /releases/1.0.0/kpi_scores.csv HTTP/1.1\r\nHost: x\r\nContent-Length: " + str(len(smuggled)).encode()
+              + b"\r\n\r\n" + smuggled + b"GET /latest/kpi_scores.csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    with socket.create_connection((address.hostname, address.port), timeout=10) as sock:
+        sock.sendall(stream)
+        received = b""
+        while chunk := sock.recv(65536):  # the server closes after the last request (Connection: close)
+            received += chunk
+    statuses = re.findall(rb"^HTTP/1\.1 (\d{3})", received, flags=re.MULTILINE)
+    assert statuses == [b"405", b"302"], received[:2000]

@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.lib.landing import sha256_of
-from pipelines.lib.release import changelog, checksums, datapackage, dcat, metadata, revisions, versioning
+from pipelines.lib.release import changelog, checksums, companions, datapackage, dcat, metadata, revisions, versioning
 from pipelines.lib.release.formats import FORMATS, PARQUET, to_arrow, write_formats
 from pipelines.lib.release.suppression import STATUS_LABELS, suppress, threshold_from_env
 from pipelines.lib.release.tables import Table, data_as_of, load_tables, period_covered, to_frame
@@ -245,6 +245,12 @@ def write_release(folder: Path, version: str, previous: str | None, level: str, 
         for fmt in FORMATS:
             resources.append(datapackage.resource(table.name, fmt, paths[fmt], schema, table.description, arrow.num_rows))
             files.append(download(resources[-1], fmt.eu_file_type))
+    frames = {t.name: flagged[t.name] for t in candidate.tables}
+    kinds = {t.name: t.kind for t in candidate.tables}
+    keyed = {name: (arrow, next(t.primary_key for t in candidate.tables if t.name == name)) for name, (arrow, _) in exported.items()}
+    for companion in companions.write_companions(folder, keyed, frames, kinds):
+        resources.append(datapackage.file_resource(companion, folder / companion.name))
+        files.append(download(resources[-1], companion.eu_file_type))
     for name, text in (attachments(folder) if attachments else {}).items():
         (folder / name).write_text(text, encoding="utf-8")
     extra = {
@@ -257,6 +263,7 @@ def write_release(folder: Path, version: str, previous: str | None, level: str, 
         "suppression": {"threshold": threshold, "statusCodes": {c: {"vi": vi, "en": en} for c, (vi, en) in STATUS_LABELS.items()}},
         "tables": [{"name": t.name, "kind": t.kind, "primaryKey": t.primary_key} for t in candidate.tables],
         "docsFingerprint": fingerprint(candidate.docs),
+        "dataService": metadata.data_service(version),
     }
     package = datapackage.descriptor(version, resources, {"published": dates["published"]}, extra)
     package_file = folder / "datapackage.json"

@@ -91,6 +91,21 @@ def resource(table_name: str, fmt: Format, path, schema: dict, description: str,
     return entry
 
 
+def file_resource(companion, path) -> dict:
+    """A file of the release that is not one of its tables (the SQLite database, the docs…)."""
+    return {
+        "name": companion.name.lower(),
+        "path": path.name,
+        "type": "file",
+        "title": companion.title,
+        "description": companion.description,
+        "format": companion.format,
+        "mediatype": companion.mediatype,
+        "bytes": path.stat().st_size,
+        "hash": f"sha256:{sha256_of(path)}",
+    }
+
+
 def descriptor(version: str, resources: list[dict], dates: dict, extra: dict) -> dict:
     return {
         "$schema": PROFILE,

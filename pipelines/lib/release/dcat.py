@@ -15,6 +15,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
 from pipelines.lib.release import metadata
+from pipelines.lib.release.database import DATABASE_FILE
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -108,9 +109,14 @@ def catalogue(version: str, previous: str | None, dates: dict, files: list[dict]
     if previous:
         g.add((dataset, DCAT.previousVersion, URIRef(f"{base}releases/{previous}/dcat.jsonld#dataset")))
 
+    service = data_service(g, version, dataset, licence, publisher, contact)
+    g.add((catalog, DCAT.service, service))
+
     for item in files:
         url = URIRef(release + item["name"])
         dist = _typed(g, f"{release}dcat.jsonld#{item['name']}", DCAT.Distribution)
+        if item["name"] == DATABASE_FILE:
+            g.add((dist, DCAT.accessService, service))
         g.add((dataset, DCAT.distribution, dist))
         g.add((dist, DCAT.accessURL, url))
         g.add((dist, DCAT.downloadURL, url))
@@ -128,6 +134,27 @@ def catalogue(version: str, previous: str | None, dates: dict, files: list[dict]
         g.add((dist, DCTERMS.license, licence))
         g.add((dist, DCTERMS.issued, _when(dates["published"])))
     return g
+
+
+def data_service(g: Graph, version: str, dataset, licence, publisher, contact) -> URIRef:
+    """The query API over this release's database: a dcat:DataService serving the dataset."""
+    described = metadata.data_service(version)
+    service = _typed(g, f"{metadata.base_url()}releases/{version}/dcat.jsonld#api", DCAT.DataService)
+    _texts(g, service, DCTERMS.title, {"vi": "API truy vấn dữ liệu (Datasette)", "en": "Query API (Datasette)"})
+    limits = described["limits"]
+    _texts(g, service, DCTERMS.description, {
+        "vi": f"Lọc theo mọi cột khóa, chọn cột, sắp xếp, phân trang; JSON và CSV. Tối đa {limits['max_page_size']} dòng mỗi trang, "
+              f"mỗi truy vấn tối đa {limits['sql_time_limit_ms']} ms.",
+        "en": f"Filter by any key column, choose columns, sort, page; JSON and CSV. At most {limits['max_page_size']} rows a page, "
+              f"{limits['sql_time_limit_ms']} ms a query.",
+    })
+    g.add((service, DCAT.endpointURL, URIRef(described["endpointURL"])))
+    g.add((service, DCAT.endpointDescription, URIRef(described["documentation"])))
+    g.add((service, DCAT.servesDataset, dataset))
+    g.add((service, DCTERMS.license, licence))
+    g.add((service, DCTERMS.publisher, publisher))
+    g.add((service, DCAT.contactPoint, contact))
+    return service
 
 
 def to_jsonld(graph: Graph) -> str:
