@@ -15,10 +15,17 @@ with targets as (
     {{ rebuilt_agency_days(ref('int_dossier_state_intervals')) }}
 ),
 
+target_range as (
+    select agency_code, min(day) as first_day from targets group by agency_code
+),
+
 used as (
+    -- Only the versions accepted on or after the first day being built are read further.
     select intervals.agency_code, cast(intervals.accepted_at as date) as day, intervals.procedure_code
     from {{ ref('int_dossier_state_intervals') }} as intervals
+    inner join target_range on target_range.agency_code = intervals.agency_code
     where intervals.dossier_code is not null
+        and intervals.accepted_at >= target_range.first_day
         and intervals.channel = 2
         and cast(intervals.accepted_at as date) between intervals.valid_from and intervals.valid_to
 ),
