@@ -9,11 +9,14 @@ After the source step the simulator sends the day's pages from memory, so the fl
 pipeline and the peer are each timed for their own work, not the simulator's. Small scales
 can be repeated and their medians reported. Then the incremental cost: the daily dbt run
 after 1 day of history and after 30 (or 365) days. Results go to bench/results/ as JSON,
-Markdown and a PNG chart; docs/performance.md explains them. `--history` runs the year of
-history through the production path instead (bench.history; results of its own).
+Markdown and a PNG chart; docs/performance.md explains them. Two plans run apart, with
+results of their own: `--history`, a year of history through the production path
+(bench.history), and `--national-year`, the national year in the warehouse
+(bench.national_year: a landed national day shifted across a year, dbt's full build and daily run).
 
     .venv/bin/python -m bench [--scales 0.01,0.1,1.0] [--repeats 3] [--no-peer] [--incremental "0.1:30;0.01:365"]
     .venv/bin/python -m bench --history [--history-scale 0.01]
+    .venv/bin/python -m bench --national-year [--base-scale 0.1 --replicas 10]
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bench import history, report
+from bench import history, national_year, report
 from bench.measure import StepFailed, measure
 from bench.step import preload
 from pipelines.settings import REPO_ROOT, TIMEZONE
@@ -148,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench/run"), help="scratch data directories")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     history.add_arguments(parser)
+    parser.add_argument("--national-year", action="store_true",
+                        help="run the national-year plan (bench.national_year) instead of the scales")
+    national_year.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.history:
         os.environ["EGOV_ALLOW_DEMO_KEY"] = "1"
@@ -158,6 +164,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     day = (args.day or default_day()).isoformat()
+    if args.national_year:
+        written = national_year.run(args.work.parent / "national-year", day, args.base_scale, args.replicas,
+                                    args.year_days, args.workers, SEED, args.out)
+        print(written[1].read_text(encoding="utf-8"))
+        return 0
     scales = [float(s) for s in args.scales.split(",") if s]
     incremental = parse_incremental(args.incremental)
     started = datetime.now(TIMEZONE)

@@ -42,7 +42,8 @@ def version_at(dossier, day: date, pulled):
 
 
 def states(dossiers, day: date, pulled):
-    """Rows of int_dossier_states_daily for one agency-day."""
+    """The dossiers counted on one agency-day: open at its end or ended during it (the versions
+    of int_dossier_state_intervals whose interval covers the day)."""
     for dossier in dossiers:
         v = version_at(dossier, day, pulled)
         if v is None or (v["closed_at"] is not None and v["closed_at"] < datetime.combine(day, time.min)):

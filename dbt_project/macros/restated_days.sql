@@ -1,9 +1,10 @@
-{#- The agency-days an incremental run of int_dossier_states_daily must (re)build: from each
-    agency's first validated day that is new or whose landed file changed (content_sha256),
-    up to its last day, because a dossier's state on a day depends on every earlier version. -#}
+{#- The agency-days an incremental run of int_dossier_state_intervals must (re)build: from each
+    agency's first validated day that is new or whose landed file changed (content_sha256), up
+    to its last day, because a dossier's state on a day depends on every earlier version. The
+    table keeps one marker row per built agency-day (dossier_code NULL) carrying the sha. -#}
 {% macro restated_days(this_relation) -%}
     with built as (
-        select distinct agency_code, day, content_sha256 from {{ this_relation }}
+        select agency_code, day, content_sha256 from {{ this_relation }} where dossier_code is null
     ),
     changed as (
         select grid.agency_code, min(grid.day) as from_day
@@ -18,13 +19,45 @@
     select agency_code, from_day from changed
 {%- endmacro %}
 
-{#- Pre-hook: drop the rows the run rebuilds, so a restated day never keeps stale rows. -#}
-{% macro delete_restated_days() -%}
-    {% if is_incremental() %}
-        delete from {{ this }} as target
-        using ({{ restated_days(this) }}) as restated
-        where target.agency_code = restated.agency_code and target.day >= restated.from_day
-    {% else %}
-        select 1
-    {% endif %}
+{#- The earliest restated day of any agency, as a literal for the model to filter the landed
+    files by (DuckDB skips whole hive partitions on a constant, not on a subquery); none
+    while parsing. A macro of its own so that a unit test can set it. -#}
+{% macro first_restated_day(this_relation) -%}
+    {%- if execute -%}
+        {%- set query -%}
+            with restated as ({{ restated_days(this_relation) }})
+            select cast(min(from_day) as varchar) from restated
+        {%- endset -%}
+        {{ return(run_query(query).columns[0][0]) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- The rows of int_dossier_state_intervals a restatement of an agency from `from_day` replaces:
+    every row of its days from then on, and the versions before it whose interval reaches the
+    day before (the dossier's next version, landed on or after from_day, may now cut them).
+    An earlier interval cannot change: it was cut by a version of its own past, or ended with
+    the dossier's handling. The model re-emits exactly these rows; the strategy below deletes them. -#}
+{% macro is_replaced_by_restatement(row, from_day) -%}
+    ({{ row }}.day >= {{ from_day }} or {{ row }}.valid_to >= {{ from_day }} - 1)
+{%- endmacro %}
+
+{#- A custom incremental strategy (`incremental_strategy='restated_agencies'`): delete the rows
+    each restated agency replaces (the model's rows carry the agency's `restated_from`), then
+    insert the new ones. The model's query has run into a temporary table before this, so it
+    could read the rows that are deleted here; delete+insert on a key cannot express this (a
+    version missing from a re-pull must go, and keys of removed rows never reach the new rows). -#}
+{% macro get_incremental_restated_agencies_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }} as replaced
+    using (
+        select agency_code, min(restated_from) as from_day from {{ source }} group by agency_code
+    ) as restated
+    where replaced.agency_code = restated.agency_code
+        and {{ is_replaced_by_restatement('replaced', 'restated.from_day') }};
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
 {%- endmacro %}

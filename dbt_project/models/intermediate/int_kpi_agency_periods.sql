@@ -1,15 +1,42 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['agency_code', 'period', 'period_start'],
+        on_schema_change='fail',
+        post_hook="{{ record_build(ref('int_kpi_agency_daily')) }}",
+    )
+}}
 -- Each agency's KPI measures per day and per calendar month (as reported, "as was"), with the
 -- number of validated days behind each figure.
+--
+-- Incremental: the days int_kpi_agency_daily rebuilt since this model's last build, and the
+-- whole months that contain them (a month's figures need all its days), delete+insert on
+-- (agency_code, period, period_start).
 with daily as (
     select * from {{ ref('int_kpi_agency_daily') }}
 ),
 
+rebuilt_days as (
+    select agency_code, day
+    from daily as rebuilt
+    where {{ rebuilt_since_last_build('rebuilt') }}
+),
+
+rebuilt_months as (
+    select distinct agency_code, cast(date_trunc('month', day) as date) as month_start
+    from rebuilt_days
+),
+
 periods as (
     select agency_code, day, 'day' as period, day as period_start, day as period_end
-    from daily
+    from rebuilt_days
     union all
-    select agency_code, day, 'month', cast(date_trunc('month', day) as date), last_day(day)
+    select daily.agency_code, daily.day, 'month', rebuilt_months.month_start, last_day(daily.day)
     from daily
+    inner join rebuilt_months
+        on rebuilt_months.agency_code = daily.agency_code
+        and rebuilt_months.month_start = cast(date_trunc('month', daily.day) as date)
 ),
 
 dossier_measures as (
@@ -41,9 +68,10 @@ procedures as (
 ),
 
 catalogue as (
+    -- The catalogue on each period's last reported day (only the days being built are read).
     select
-        agency_code,
-        day,
+        procedures.agency_code,
+        procedures.day,
         count(*) as procedures_total,
         count(*) filter (where online_level = 'full_process') as procedures_full_process,
         count(*) filter (where online_level = 'partial') as procedures_partial_online,
@@ -53,7 +81,10 @@ catalogue as (
             where eligible_full_process and online_level = 'full_process'
         ) as procedures_eligible_offered_full_process
     from procedures
-    group by agency_code, day
+    inner join (select distinct agency_code, last_reported_day from dossier_measures) as needed
+        on needed.agency_code = procedures.agency_code
+        and needed.last_reported_day = procedures.day
+    group by procedures.agency_code, procedures.day
 ),
 
 online_used as (
@@ -87,7 +118,8 @@ final as (
         {% endfor %}
         case when catalogue.agency_code is not null
             then coalesce(online_used.procedures_online_used, 0)
-        end as procedures_online_used
+        end as procedures_online_used,
+        {{ build_stamp() }} as built_at
     from dossier_measures
     left join catalogue
         on catalogue.agency_code = dossier_measures.agency_code

@@ -1,11 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['period', 'period_start'],
+        on_schema_change='fail',
+        post_hook="{{ record_build(ref('int_kpi_agency_periods')) }}",
+    )
+}}
 -- Every KPI measure per period (day, month) in both geographies: "as_was", each agency as it
 -- reported at the time; "as_is", rolled up to today's agencies (a merged province's history
 -- counted under the province that absorbed it); plus the national total ('VN') in both.
+--
+-- Incremental: the periods with an agency row rebuilt since this model's last build, each
+-- recomputed whole (every agency, both geographies, the nation), delete+insert on
+-- (period, period_start).
 with agency_periods as (
-    select periods.*, lineage.as_is_agency_code
+    select periods.* exclude (built_at), lineage.as_is_agency_code
     from {{ ref('int_kpi_agency_periods') }} as periods
     inner join {{ ref('int_agency_lineage') }} as lineage
         on lineage.agency_code = periods.agency_code
+    where {{ in_rebuilt_periods(ref('int_kpi_agency_periods')) }}
 ),
 
 as_was as (
@@ -51,7 +65,8 @@ combined as (
 final as (
     select
         combined.*,
-        coalesce(agencies.agency_level, 'national') as agency_level
+        coalesce(agencies.agency_level, 'national') as agency_level,
+        {{ build_stamp() }} as built_at
     from combined
     left join {{ ref('stg_agencies') }} as agencies
         on agencies.agency_code = combined.agency_code

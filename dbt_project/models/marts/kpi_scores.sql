@@ -1,13 +1,25 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['period', 'period_start'],
+        on_schema_change='fail',
+        post_hook="{{ record_build(ref('int_kpi_periods')) }}",
+    )
+}}
 -- 766-style points per agency and period for the groups this data supports (handling
 -- progress, online service provision, online payment), and a rank among ministries and among
 -- provinces. Each item: points = max if rate ≥ threshold, else rate / threshold × max; an item
 -- without a rate (zero denominator) earns nothing and is left out of points_possible.
 -- Rules and thresholds: seeds/kpi_score_rules.csv.
+--
+-- Incremental: the periods int_kpi_periods rebuilt since this table's last build, whole (a rank
+-- is within a period), read from the marts built from them in the same run.
 with rules as (
     select * from {{ ref('kpi_score_rules') }}
 ),
 
-rates as (
+rates_all as (
     select
         processed.period, processed.period_start, processed.geography, processed.agency_code,
         'on_time_rate' as metric, processed.on_time_rate as rate
@@ -24,6 +36,10 @@ rates as (
     union all
     select period, period_start, geography, agency_code, 'online_payment_rate', online_payment_rate
     from {{ ref('kpi_transaction_volumes') }}
+),
+
+rates as (
+    select * from rates_all where {{ in_rebuilt_periods(ref('int_kpi_periods')) }}
 ),
 
 items as (

@@ -1,5 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['period', 'period_start'],
+        on_schema_change='fail',
+        post_hook="{{ record_build(ref('int_kpi_periods')) }}",
+    )
+}}
 -- Online service coverage (766 items 3.1, 3.2; Decree 42/2022 levels), per agency and period,
 -- from the procedure catalogue in force on the period's last reported day.
+-- Incremental: the periods int_kpi_periods rebuilt since this table's last build, whole.
 select
     {{ kpi_key_columns() | join(', ') }},
     procedures_total,
@@ -14,3 +24,4 @@ select
     procedures_online_used,
     {{ safe_rate('procedures_online_used', 'procedures_online') }} as online_uptake_rate
 from {{ ref('int_kpi_periods') }}
+where {{ in_rebuilt_periods(ref('int_kpi_periods')) }}

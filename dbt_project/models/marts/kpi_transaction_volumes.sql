@@ -1,5 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['period', 'period_start'],
+        on_schema_change='fail',
+        post_hook="{{ record_build(ref('int_kpi_periods')) }}",
+    )
+}}
 -- Transaction volumes (766 items 3.3, 3.6, 4.1), per agency and period: channels of the
 -- dossiers received; fees, online payments and electronic results of those completed.
+-- Incremental: the periods int_kpi_periods rebuilt since this table's last build, whole.
 select
     {{ kpi_key_columns() | join(', ') }},
     received_total,
@@ -15,3 +25,4 @@ select
     completed_with_electronic_result,
     {{ safe_rate('completed_with_electronic_result', 'completed') }} as electronic_result_rate
 from {{ ref('int_kpi_periods') }}
+where {{ in_rebuilt_periods(ref('int_kpi_periods')) }}
