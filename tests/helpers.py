@@ -38,6 +38,7 @@ def ingest_days(defs, instance, days, agencies=None, log_level: str | None = Non
     from pipelines.lib.agency_days import agency_days
 
     days = sorted(set(days))
+    assert agency_days(days, agencies), f"no agency of {agencies or 'the registry'} reports on {days}: nothing to run"
     stretches, current = [], [days[0]]
     for day in days[1:]:
         if (day - current[-1]).days == 1:

@@ -19,7 +19,7 @@ def test_the_run_command_builds_a_day_end_to_end_and_says_where_things_landed(tm
     assert planned > 40  # every agency reporting on the day
     assert f"{planned}/{planned}" in done.stderr  # the progress bar reached its end
     assert f"{planned} agency-days in 2 runs" in done.stdout and f"Open data: {data / 'open' / 'latest'}/" in done.stdout
-    assert "submitted to the instance" in done.stderr  # the registry, then the day: through the daemon
+    assert "submitted to the instance" in done.stdout  # the registry, then the day: through the daemon
     package = json.loads((data / "open" / "latest" / "datapackage.json").read_text(encoding="utf-8"))
     assert package["version"] == "1.0.0"
     assert (data / "dagster" / "dagster.yaml").exists()  # the persistent instance `make ui` opens

@@ -121,8 +121,7 @@ def test_the_instance_pools_held_the_daemons_runs(backfilled):
 
 def test_the_release_carries_its_freshness_report(backfilled):
     """freshness.json in the release the first backfill published, covered by its checksums."""
-    first = json.loads((backfilled.data / "open" / "releases.json").read_text(encoding="utf-8"))["releases"][0]
-    latest = backfilled.data / "open" / "releases" / first["version"]
+    latest = backfilled.data / "open" / "releases" / "1.0.0"
     report = json.loads((latest / "freshness.json").read_text(encoding="utf-8"))
     # Written before the second agency was pulled at all: registered, nothing received, so missing.
     assert [(a["agency_code"], a["status"]) for a in report["agencies"]] == [(ON, "on_time"), (OFF, "missing")]

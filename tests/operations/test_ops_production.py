@@ -19,7 +19,7 @@ from pipelines.defs.concurrency import POOL_LIMITS, apply_pool_limits
 from pipelines.settings import REPO_ROOT
 from tests.helpers import serve
 
-AGENCY, DAY = "000.00.00.H80", date(2025, 3, 4)
+AGENCY, DAY = "000.00.00.G12", date(2025, 3, 4)  # the Ministry of Finance: valid that day, no successor
 PASSWORD = "pg-test-only-7c1e"
 
 
