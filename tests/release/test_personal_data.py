@@ -1,10 +1,11 @@
 """No personal data in any published file: the simulator's applicants (names, 12-digit ID
 numbers, phones, e-mails, addresses) and their keyed hashes are searched for in every file of
-the open-data folder, Parquet decoded."""
+the open-data folder, Parquet and SQLite decoded."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pyarrow.parquet as pq
 
@@ -19,6 +20,11 @@ def published_text(open_dir) -> dict[str, str]:
         if path.suffix == ".parquet":
             table = pq.read_table(path)
             texts[str(path)] = "\n".join(",".join(map(str, row.values())) for row in table.to_pylist())
+        elif path.suffix == ".sqlite":
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+                assert con.execute("pragma freelist_count").fetchone()[0] == 0  # no free page keeps old rows
+                tables = [name for (name,) in con.execute("select name from sqlite_master where type = 'table'")]
+                texts[str(path)] = "\n".join(",".join(map(str, row)) for t in tables for row in con.execute(f'select * from "{t}"'))
         else:
             texts[str(path)] = path.read_bytes().decode("utf-8")
     return texts
