@@ -75,6 +75,7 @@ def run(work: Path, scale: float, start: date, end: date, seed: int, out: Path, 
         results["year"] = {**asdict(year), "simulator_cpu_seconds": round(_simulator_cpu(sim_pid) - served, 2),
                            "data_dir_mb": _size_mb(Path(year_env["EGOV_DATA_DIR"]))}
         print(f"    year: {year.seconds:.0f} s, {year.result['runs']} runs, {year.peak_rss_mb:.0f} MiB", flush=True)
+        write(results, out)  # an interrupted plan still leaves the year's figures
         measure("orchestrated", {"first": end.isoformat()}, day_env)  # one day of history
         daily = {}
         for name, env in (("after_one_day", day_env), ("after_year", year_env)):
@@ -102,7 +103,7 @@ def write(results: dict, out: Path) -> list[Path]:
     stamp = datetime.fromisoformat(results["started"]).strftime("%Y%m%dT%H%M%S")
     json_path, md_path = out / f"{stamp}-history.json", out / f"{stamp}-history.md"
     json_path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    year, daily = results["year"], results["daily"]
+    year, daily = results["year"], results.get("daily", {})
     lines = [
         f"# A year of history through the production path ({results['started']}, commit {results['machine']['commit']})",
         "",
@@ -116,6 +117,8 @@ def write(results: dict, out: Path) -> list[Path]:
         f"{year['result']['runs']} + 1 KPI | {year['result']['agency_days']:,} | {year['result']['warehouse_mb']} |",
     ]
     for name, label in (("after_one_day", "daily run after one day"), ("after_year", "daily run after the year")):
+        if name not in daily:
+            continue
         d = daily[name]
         lines.append(f"| {label} | {d['seconds']:.1f} | {d['cpu_seconds']:.1f} | {d['peak_rss_mb']:.0f} | "
                      f"{d['result']['runs']} + 1 KPI | {d['result']['agency_days']} | {d['result']['warehouse_mb']} |")
@@ -123,6 +126,6 @@ def write(results: dict, out: Path) -> list[Path]:
                   f"the year's data directory: {year['data_dir_mb']} MiB.", "",
               "| goal | target | measured | met |", "|---|---|---|---|"]
     lines += [f"| {g['goal']} | {g['target']} | {g['measured']}{' (CPU ' + str(g['cpu']) + ')' if 'cpu' in g else ''} "
-              f"| {'yes' if g['met'] else 'no'} |" for g in results["goals"]]
+              f"| {'yes' if g['met'] else 'no'} |" for g in results.get("goals", [])]
     md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [json_path, md_path]
