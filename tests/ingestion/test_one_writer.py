@@ -20,11 +20,12 @@ BOUND_SECONDS = 60
 
 
 def hold(data_dir: Path, seconds: float, ready: Path) -> subprocess.Popen:
-    """Another process that takes the lock, says so through `ready`, and holds it for `seconds`."""
+    """Another process that takes the lock, says so through `ready`, holds it for `seconds`, and
+    touches `ready`.done just before it lets go."""
     code = (
         "import sys, time; from pathlib import Path; from pipelines.lib.writer_lock import writer_lock\n"
         f"with writer_lock(Path({str(data_dir)!r}), 'holder --for-the-test'):\n"
-        f"    Path({str(ready)!r}).touch(); time.sleep({seconds})\n"
+        f"    Path({str(ready)!r}).touch(); time.sleep({seconds}); Path({str(ready) + '.done'!r}).touch()\n"
     )
     process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     deadline = time.monotonic() + BOUND_SECONDS
@@ -51,7 +52,8 @@ def test_a_second_writer_waits_for_the_first_then_holds_the_lock(tmp_path):
     said = []
     other = hold(tmp_path, 2, tmp_path / "ready")
     with writer_lock(tmp_path, "second", wait_seconds=BOUND_SECONDS, say=said.append):
-        assert other.poll() is not None, "the lock was taken while the first writer still held it"
+        # (the holder's process may not have exited yet: its hold has ended, which is what counts)
+        assert (tmp_path / "ready.done").exists(), "the lock was taken while the first writer still held it"
         assert holder(tmp_path)["pid"] == os.getpid()
     other.wait()
     assert len(said) == 1 and f"pid {other.pid}" in said[0] and f"waiting up to {BOUND_SECONDS} s" in said[0]
