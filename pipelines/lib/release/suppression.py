@@ -41,12 +41,15 @@ NOT_APPLICABLE = "not_applicable"
 SMALL = "suppressed_small"
 SECONDARY = "suppressed_secondary"
 DERIVED = "suppressed_derived"
+INCOMPLETE = "incomplete_history"
 STATUS_LABELS = {
     PUBLISHED: ("đã công bố", "published as computed"),
     NOT_APPLICABLE: ("không áp dụng", "no value: a rate or mean whose denominator is 0"),
     SMALL: ("ẩn do số nhỏ", "suppressed: derived from fewer dossiers than the threshold"),
     SECONDARY: ("ẩn thứ cấp", "suppressed so that a total does not give a hidden cell away"),
     DERIVED: ("ẩn theo ô gốc", "suppressed because a cell it is computed from is suppressed"),
+    INCOMPLETE: ("chưa đủ lịch sử", "not published: the days held before this one are too few to know "
+                 "the open stock (carried over, pending); see stocks_complete"),
 }
 STATUS_SUFFIX = "_status"
 
@@ -74,7 +77,7 @@ BASIS = {
     "score_rate": ("points_total",),
 }
 NOT_FROM_DOSSIERS = re.compile(
-    r"^(procedures_(?!online_used$).*|agency_days_reported|points_possible|rank.*|.*_rank|working_days.*)$"
+    r"^(procedures_(?!online_used$).*|agency_days_(reported|expected)|points_possible|rank.*|.*_rank|working_days.*)$"
 )
 
 
