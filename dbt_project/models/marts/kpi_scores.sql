@@ -47,11 +47,13 @@ items as (
         rates.*,
         rules.group_code,
         rules.max_points,
-        case
+        -- Rounded once per item to a fixed scale: DECIMAL sums are exact, so the totals below
+        -- do not depend on the order the threads add the items in (byte-identical reruns).
+        cast(case
             when rates.rate is null then null
-            when rates.rate >= rules.threshold then cast(rules.max_points as double)
+            when rates.rate >= rules.threshold then rules.max_points
             else rates.rate / rules.threshold * rules.max_points
-        end as points
+        end as decimal(18, 6)) as points
     from rates
     inner join rules on rules.metric = rates.metric
 ),
@@ -62,11 +64,12 @@ groups as (
         period_start,
         geography,
         agency_code,
-        sum(points) filter (where group_code = 'handling_progress') as points_handling_progress,
-        sum(points) filter (where group_code = 'online_service') as points_online_service,
-        sum(points) filter (where group_code = 'online_payment') as points_online_payment,
-        sum(points) as points_total,
-        sum(max_points) filter (where points is not null) as points_possible
+        -- Exact sums, published as DOUBLE (each the nearest double to an exact decimal).
+        cast(sum(points) filter (where group_code = 'handling_progress') as double) as points_handling_progress,
+        cast(sum(points) filter (where group_code = 'online_service') as double) as points_online_service,
+        cast(sum(points) filter (where group_code = 'online_payment') as double) as points_online_payment,
+        cast(sum(points) as double) as points_total,
+        cast(sum(max_points) filter (where points is not null) as bigint) as points_possible
     from items
     group by period, period_start, geography, agency_code
 ),
@@ -87,6 +90,8 @@ keyed as (
 final as (
     select
         *,
+        -- Competition ranking: equal score_rates share a rank and the next rank is skipped
+        -- (1, 1, 3). Ties are exact, as the points are (see `items`).
         case when agency_level in ('ministry', 'province') and score_rate is not null then
             rank() over (
                 partition by period, period_start, geography, agency_level,
