@@ -70,7 +70,8 @@ def parse_agency(record: dict) -> dict:
 
 
 # An agency that ceased (merged into another) still reports its open dossiers under its own
-# code for a while after its last day; it is pulled for this many days more.
+# code for up to 80 days after its last day (lifecycles end within 80 days of submission,
+# docs/source-api.md); it is pulled for this many days more, a margin of 10.
 REPORTING_TAIL_DAYS = 90
 
 
