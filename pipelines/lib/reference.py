@@ -78,7 +78,8 @@ def _dbt_var(name: str) -> int:
 
 
 # An agency that ceased (merged into another) still reports its open dossiers under its own
-# code for a while after its last day; it is pulled for this many days more.
+# code for up to 80 days after its last day (lifecycles end within 80 days of submission,
+# docs/source-api.md); it is pulled for this many days more, a margin of 10.
 REPORTING_TAIL_DAYS = _dbt_var("reporting_tail_days")
 # The open stock of day D is known from every day of the agency from D − this to D − 1.
 STOCK_LOOKBACK_DAYS = _dbt_var("stock_lookback_days")
