@@ -7,10 +7,12 @@ What the reader uses, to a fixpoint:
 - the point formulas of kpi_score_rules: an item earns max if its rate ≥ threshold, else
   rate / threshold × max, so points below max give the rate back; points_possible is the sum of
   the max of the items that have a rate, so it tells which denominators are 0;
-- linear identities, solved together (a cell is determined when no direction of the solution
-  space moves it): the row sums (suppression.EQUATIONS), group points = sum of their items,
-  points_total = sum of the groups, the national row = sum of the agencies, a month = sum of its
-  days (flows only), an agency "as is" = sum of the agencies it absorbed "as was".
+- sums (a cell is determined when no direction of the solution space moves it): the row sums
+  (suppression.EQUATIONS), group points = sum of their items, points_total = sum of the groups,
+  solved row by row; the national row = sum of the agencies, a month = sum of its days (flows
+  only), an agency "as is" = sum of the agencies it absorbed "as was", one total at a time.
+  With `together`, every sum of the release at once: suppression does not yet protect against
+  that reader (see test_attacker).
 Ranks are not used: they order scores, they give no value (see docs/open-data.md).
 """
 
@@ -20,6 +22,7 @@ import itertools
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -60,13 +63,25 @@ def read_rules(frame: pd.DataFrame) -> list[Rule]:
             for r in frame.itertuples()]
 
 
+def read_release(folder: Path, tables: list[str]) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[Rule]]:
+    """The KPI tables, the lineage and the score rules as a reader downloads them."""
+    text = {column: str for column in KEY + ["period_end", "agency_level"]}
+    frames = {name: pd.read_csv(folder / f"{name}.csv", dtype=text) for name in tables}
+    agencies = pd.read_csv(folder / "agencies.csv", dtype=str)
+    lineage = dict(zip(agencies["agency_code"], agencies["as_is_agency_code"].fillna(agencies["agency_code"])))
+    return frames, lineage, read_rules(pd.read_csv(folder / "kpi_score_rules.csv", dtype={"item_code": str}))
+
+
 def item_points(rate: float, rule: Rule) -> float:
     """The 766 item formula (NaN without a rate)."""
     return rate if math.isnan(rate) else rule.max_points if rate >= rule.threshold else rate / rule.threshold * rule.max_points
 
 
-def attack(frames: dict[str, pd.DataFrame], lineage: dict[str, str], rules: list[Rule]) -> list[Recovered]:
-    """Every hidden dossier count the published cells of `frames` (one key) determine."""
+def attack(frames: dict[str, pd.DataFrame], lineage: dict[str, str], rules: list[Rule],
+           together: bool = False) -> list[Recovered]:
+    """Every hidden dossier count the published cells of `frames` (one key) determine. The sums are
+    solved row by row and one total at a time (what suppression protects against), or all
+    `together` (a stronger reader)."""
     facts, hidden = read_cells(frames)
     columns = {c for _, c in facts} | {c for _, c in hidden}
     rows = sorted({r for r, _ in facts} | {r for r, _ in hidden})
@@ -76,7 +91,7 @@ def attack(frames: dict[str, pd.DataFrame], lineage: dict[str, str], rules: list
     while True:
         new = {}
         for found in (from_ratios(facts, rows, ratios), from_items(facts, rows, rules, ratios),
-                      from_points_possible(facts, rows, rules, ratios), solve_linear(identities, facts)):
+                      from_points_possible(facts, rows, rules, ratios), solve_sums(identities, facts, together)):
             for cell, value, text, sources in found:
                 if cell not in facts and cell not in new and (value := accepted(cell[1], value, ratios)) is not None:
                     new[cell] = (value, explain(text, sources, how))
@@ -232,6 +247,19 @@ def contradicted(facts, total, parts) -> bool:
         return False
     values = np.nan_to_num([facts[c] for c in cells])
     return abs(values[0] - values[1:].sum()) > TOLERANCE * max(1, abs(values[0]))
+
+
+def solve_sums(identities, facts, together: bool):
+    """All sums at once, or each row's sums together and each total across rows alone."""
+    if together:
+        yield from solve_linear(identities, facts)
+        return
+    by_row: dict[object, list] = {}
+    for number, identity in enumerate(identities):
+        rows = {cell[0] for cell in (identity[1], *identity[2])}
+        by_row.setdefault(rows.pop() if len(rows) == 1 else number, []).append(identity)
+    for group in by_row.values():
+        yield from solve_linear(group, facts)
 
 
 def solve_linear(identities, facts):

@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.lib.release.suppression import PUBLISHED, STATUS_SUFFIX, suppress
 from pipelines.settings import DBT_PROJECT_DIR
-from tests.release.attacker import KEY, attack, item_points, read_rules
+from tests.release.attacker import KEY, attack, item_points, read_release, read_rules
 
 RULES = read_rules(pd.read_csv(DBT_PROJECT_DIR / "seeds" / "kpi_score_rules.csv", dtype={"item_code": str}))
 TABLES = {
@@ -153,10 +153,17 @@ def test_no_hidden_count_is_recovered_over_days_months_nations_and_mergers():
 
 def test_points_hide_with_the_rate_they_are_computed_from():
     scores = release(h14())["kpi_scores"].iloc[0]
-    for column in ("points_online_service", "points_total", "points_possible", "score_rate", "rank_in_level"):
+    for column in ("points_online_service", "points_total", "score_rate", "rank_in_level"):
         assert scores[column + STATUS_SUFFIX] == "suppressed_derived" and pd.isna(scores[column]), column
-    assert scores["points_handling_progress" + STATUS_SUFFIX] == PUBLISHED
-    assert scores["points_online_payment" + STATUS_SUFFIX] == PUBLISHED
+    # points_possible only tells which denominators are 0: H14's are all published.
+    for column in ("points_handling_progress", "points_online_payment", "points_possible"):
+        assert scores[column + STATUS_SUFFIX] == PUBLISHED, column
+
+
+def test_points_possible_hides_with_a_denominator():
+    scores = release([row("H14", DAY, counts(30, 10, 0, fee_bearing=3, paid_online=2))])["kpi_scores"].iloc[0]
+    assert scores["points_possible" + STATUS_SUFFIX] == "suppressed_derived"
+    assert scores["points_online_service" + STATUS_SUFFIX] == PUBLISHED
 
 
 def republish(frames: dict, rows: list[dict], table: str, column: str, where) -> dict:
@@ -191,14 +198,7 @@ def test_the_attacker_recovers_a_small_cell_whose_companion_is_shown():
 
 @pytest.fixture(scope="module")
 def published_release(pipeline_run):
-    """The KPI tables, the lineage and the score rules as a reader downloads them."""
-    latest = pipeline_run.open_dir / "latest"
-    text = {column: str for column in KEY + ["period_end", "agency_level"]}
-    frames = {name: pd.read_csv(latest / f"{name}.csv", dtype=text) for name in TABLES}
-    agencies = pd.read_csv(latest / "agencies.csv", dtype=str)
-    lineage = dict(zip(agencies["agency_code"], agencies["as_is_agency_code"].fillna(agencies["agency_code"])))
-    rules = read_rules(pd.read_csv(latest / "kpi_score_rules.csv", dtype={"item_code": str}))
-    return frames, lineage, rules
+    return read_release(pipeline_run.open_dir / "latest", list(TABLES))
 
 
 def test_no_hidden_count_is_recovered_from_the_published_release(published_release):
@@ -206,3 +206,10 @@ def test_no_hidden_count_is_recovered_from_the_published_release(published_relea
     statuses = pd.concat([f.filter(like=STATUS_SUFFIX).stack() for f in frames.values()])
     assert statuses.str.startswith("suppressed").sum() > 0  # the small test run does have hidden cells
     assert [str(r) for r in attack(frames, lineage, rules)] == []
+
+
+@pytest.mark.xfail(strict=True, reason="known leak: suppression checks each row and each total on its own; "
+                   "solved all together, the sums of the test release still pin completed_late = 4 and others")
+def test_no_hidden_count_is_recovered_from_all_the_sums_together(published_release):
+    frames, lineage, rules = published_release
+    assert [str(r) for r in attack(frames, lineage, rules, together=True)] == []
