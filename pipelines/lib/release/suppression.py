@@ -14,7 +14,7 @@ What counts as "derived from dossiers" (and so may be suppressed):
   dossier rate), points_total with all of them, points_possible with the items' denominators
   (it says which rates exist, i.e. which denominators are 0), score_rate with both, and
   rank_in_level with score_rate. The other ranks stay: they bound a hidden score between two
-  published ones, never fix it.
+  published ones (a narrow gap may leave one possible small count: not protected).
 Procedure counts from the catalogues (`procedures_*`) and reported agency-days describe the
 administration, not people, and are never suppressed.
 
@@ -335,7 +335,7 @@ def _apply(frame: pd.DataFrame, key: list[str], roles: dict[str, str], wide: pd.
         hidden = rows[column].to_numpy() if role == "count" else _derived_status(column, wide, rows, own_counts)
         null = frame[column].isna().to_numpy()
         final = np.where(hidden != "", hidden, np.where(null, NOT_APPLICABLE, PUBLISHED))
-        result[column] = frame[column].mask(final != PUBLISHED)
+        result[column] = frame[column].mask(final != PUBLISHED, None)  # None keeps Decimals Decimal
         result[column + STATUS_SUFFIX] = pd.array(final, dtype="string")
         ordered.append(column + STATUS_SUFFIX)
     return result[ordered]
