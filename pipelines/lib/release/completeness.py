@@ -17,9 +17,6 @@ from pipelines.lib.release.suppression import (
 
 FLAG = "stocks_complete"
 STOCKS = ("carried_over", "pending_within_deadline", "pending_overdue")
-# Computed from a stock figure although BASIS does not say so: points_possible counts the items
-# that have a rate (on_time_rate's denominator is a stock), a rank orders the scores.
-LEANS_ON = {"points_possible": ("on_time_rate",), "rank_in_level": ("score_rate",)}
 
 
 def leans_on_stocks(column: str) -> bool:
@@ -28,7 +25,7 @@ def leans_on_stocks(column: str) -> bool:
     if column in STOCKS:
         return True
     parts = [p for total, ps in EQUATIONS if total == column for p in ps]
-    parts += [*BASIS.get(column, ()), *LEANS_ON.get(column, ())]
+    parts += list(BASIS.get(column, ()))
     if column.endswith("_rate") and column not in BASIS:
         stem = column.removesuffix("_rate")
         parts += [f"{stem}_numerator", f"{stem}_denominator"]

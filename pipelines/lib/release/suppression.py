@@ -5,12 +5,18 @@ What counts as "derived from dossiers" (and so may be suppressed):
   from 1 to threshold − 1 is blanked (primary suppression). Zero is published: it describes nobody.
 - `procedures_online_used` counts procedures that received an online dossier; it can never
   exceed the online dossiers behind it, so it is treated as a dossier count (never under-protects).
-- a rate, an amount in VND, a total or mean of handling days, points and scores are derived
-  (BASIS, or `<x>_numerator` / `<x>_denominator` for `<x>_rate`): blanked when a cell they are
-  computed from is. Any other number in a KPI table leans on every dossier count of its row: a
-  safe default for measures added later.
-Procedure counts from the catalogues (`procedures_*`), reported agency-days and ranks describe
-the administration, not people, and are never suppressed.
+- a rate, an amount in VND, a total or mean of handling days are derived (BASIS, or
+  `<x>_numerator` / `<x>_denominator` for `<x>_rate`): blanked when a cell they are computed
+  from is. Any other number in a KPI table leans on every dossier count of its row: a safe
+  default for measures added later.
+- kpi_scores (basis from seeds/kpi_score_rules.csv, the rules the model scores with): a group's
+  points go with every rate of its items (online service: coverage, full process and the online
+  dossier rate), points_total with all of them, points_possible with the items' denominators
+  (it says which rates exist, i.e. which denominators are 0), score_rate with both, and
+  rank_in_level with score_rate. The other ranks stay: they bound a hidden score between two
+  published ones (a narrow gap may leave one possible small count: not protected).
+Procedure counts from the catalogues (`procedures_*`) and reported agency-days describe the
+administration, not people, and are never suppressed.
 
 Secondary suppression, so that no hidden cell can be worked out from visible ones:
 - tables sharing a primary key are one set of cells per key (a column name is one figure);
@@ -25,12 +31,17 @@ Both run until nothing changes.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
+from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pipelines.settings import DBT_PROJECT_DIR
 
 DEFAULT_THRESHOLD = 5
 THRESHOLD_ENV = "EGOV_SUPPRESSION_THRESHOLD"
@@ -70,15 +81,36 @@ BASIS = {
     "amount_paid_online_vnd": ("completed_paid_online",),
     "handling_working_days_total": ("completed",),
     "mean_handling_working_days": ("handling_working_days_total", "completed"),
-    "points_handling_progress": ("on_time_rate",),
-    "points_online_service": ("online_coverage_rate", "full_process_rate"),
-    "points_online_payment": ("online_dossier_rate", "online_payment_rate"),
-    "points_total": ("points_handling_progress", "points_online_service", "points_online_payment"),
-    "score_rate": ("points_total",),
 }
-NOT_FROM_DOSSIERS = re.compile(
-    r"^(procedures_(?!online_used$).*|agency_days_(reported|expected)|points_possible|rank.*|.*_rank|working_days.*)$"
-)
+SCORE_RULES = DBT_PROJECT_DIR / "seeds" / "kpi_score_rules.csv"
+NOT_FROM_DOSSIERS = re.compile(r"^(procedures_(?!online_used$).*|agency_days_(reported|expected)|working_days.*)$")
+
+
+def score_basis(rules: Path = SCORE_RULES) -> dict[str, tuple[str, ...]]:
+    """The basis of kpi_scores' columns, from the rules the model scores with, so that a group's
+    points always lean on every rate of its items."""
+    with open(rules, newline="", encoding="utf-8") as file:
+        items = list(csv.DictReader(file))
+    groups: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        name = f"points_{item['group_code']}"
+        groups[name] = groups.get(name, ()) + (item["metric"],)
+    return {
+        **groups,
+        "points_total": tuple(groups),
+        # Which items have a rate: it tells whether their denominators are 0, nothing more.
+        "points_possible": tuple(_denominator(item["metric"]) for item in items),
+        "score_rate": ("points_total", "points_possible"),
+        # A rank orders scores: it goes with the score it ranks.
+        "rank_in_level": ("score_rate",),
+    }
+
+
+def _denominator(rate: str) -> str:
+    return BASIS[rate][-1] if rate in BASIS else f"{rate.removesuffix('_rate')}_denominator"
+
+
+BASIS.update(score_basis())
 
 
 def threshold_from_env() -> int:
@@ -107,7 +139,8 @@ def classify(frame: pd.DataFrame, key: list[str]) -> dict[str, str]:
     roles = {}
     for column in frame.columns:
         dtype = frame[column].dtype
-        if column in key or not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)):
+        if column in key or not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)
+                                 or _is_decimal(frame[column])):
             continue
         if not _from_dossiers(column, frame.columns):
             roles[column] = "catalogue"
@@ -116,6 +149,12 @@ def classify(frame: pd.DataFrame, key: list[str]) -> dict[str, str]:
         else:
             roles[column] = "derived"
     return roles
+
+
+def _is_decimal(series: pd.Series) -> bool:
+    """DuckDB's HUGEINT (a sum of integers, e.g. points_possible) arrives as Python Decimals."""
+    values = series.dropna()
+    return series.dtype == object and len(values) > 0 and all(isinstance(v, Decimal) for v in values)
 
 
 def suppress(frames: dict[str, pd.DataFrame], keys: dict[str, list[str]], threshold: int,
@@ -299,7 +338,7 @@ def _apply(frame: pd.DataFrame, key: list[str], roles: dict[str, str], wide: pd.
         hidden = rows[column].to_numpy() if role == "count" else _derived_status(column, wide, rows, own_counts)
         null = frame[column].isna().to_numpy()
         final = np.where(hidden != "", hidden, np.where(null, NOT_APPLICABLE, PUBLISHED))
-        result[column] = frame[column].mask(final != PUBLISHED)
+        result[column] = frame[column].mask(final != PUBLISHED, None)  # None keeps Decimals Decimal
         result[column + STATUS_SUFFIX] = pd.array(final, dtype="string")
         ordered.append(column + STATUS_SUFFIX)
     return result[ordered]
