@@ -11,8 +11,7 @@ What the reader uses, to a fixpoint:
   (suppression.EQUATIONS), group points = sum of their items, points_total = sum of the groups,
   solved row by row; the national row = sum of the agencies, a month = sum of its days (flows
   only), an agency "as is" = sum of the agencies it absorbed "as was", one total at a time.
-  With `together`, every sum of the release at once: suppression does not yet protect against
-  that reader (see test_attacker).
+  With `together`, every sum of the release at once (suppression solves them together too).
 Ranks are not used: they order scores, they give no value (see docs/open-data.md).
 """
 
@@ -80,8 +79,8 @@ def item_points(rate: float, rule: Rule) -> float:
 def attack(frames: dict[str, pd.DataFrame], lineage: dict[str, str], rules: list[Rule],
            together: bool = False) -> list[Recovered]:
     """Every hidden dossier count the published cells of `frames` (one key) determine. The sums are
-    solved row by row and one total at a time (what suppression protects against), or all
-    `together` (a stronger reader)."""
+    solved row by row and one total at a time, or all `together` (a stronger reader, dense:
+    for small releases)."""
     facts, hidden = read_cells(frames)
     columns = {c for _, c in facts} | {c for _, c in hidden}
     rows = sorted({r for r, _ in facts} | {r for r, _ in hidden})

@@ -25,8 +25,13 @@ Secondary suppression, so that no hidden cell can be worked out from visible one
   cells) gets a companion hidden, the smallest non-zero visible cell that breaks it;
 - across rows, totals (the national row over agencies, a month over its days, an agency "as is"
   over the agencies it absorbed "as was"), each used only for the columns where the sum holds on
-  every group: a group with exactly one hidden cell gets its smallest non-zero visible part hidden.
-Both run until nothing changes.
+  every group: a group with exactly one hidden cell gets its smallest non-zero visible part hidden;
+- then all these identities together, one linear system over the hidden cells of every row (a
+  reader may solve them at once): a hidden cell they fix (its unit vector lies in the row space
+  of its connected component's matrix) gets a companion, the smallest non-zero visible cell of
+  an identity it appears in. Components above DENSE_UNKNOWNS cells are tested by projecting
+  random vectors on the null space (sparse least squares) instead of a dense SVD.
+All three run until nothing changes.
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ STATUS_LABELS = {
                  "the open stock (carried over, pending); see stocks_complete"),
 }
 STATUS_SUFFIX = "_status"
+# Solving all the identities together: exact below DENSE_UNKNOWNS unknowns per component.
+DENSE_UNKNOWNS = 400
+PROJECTIONS = 2
+TOLERANCE = 1e-7
 
 # total = sum(parts), exact by construction in the marts.
 EQUATIONS = [
@@ -260,7 +269,108 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
                 chosen = _protect_totals(values[:, j], state[:, j] != "", codes, total)
                 state[chosen, j] = SECONDARY
                 changed |= len(chosen) > 0
+        if not changed:
+            for i, j in _companions_together(matrix, relations, columns, values, state != ""):
+                state[i, j] = SECONDARY
+                changed = True
     return pd.DataFrame(state, index=status.index, columns=status.columns)
+
+
+def _companions_together(matrix: np.ndarray, relations, columns: list[str], values: np.ndarray,
+                         hidden: np.ndarray) -> set[tuple[int, int]]:
+    """Cells to hide so that all the identities solved together pin no hidden cell: for each
+    pinned one, the smallest non-zero visible cell of an identity it appears in."""
+    equations, unknowns, coefficients = _system(matrix, relations, columns, hidden)
+    if not len(unknowns):
+        return set()
+    cells = np.argwhere(hidden)
+    pinned = cells[_pinned(equations, unknowns, coefficients, len(cells))]
+    chosen = (_smallest_visible(_neighbours(matrix, relations, columns, i, j), values, hidden) for i, j in pinned)
+    return {cell for cell in chosen if cell is not None}
+
+
+def _neighbours(matrix: np.ndarray, relations, columns: list[str], i: int, j: int) -> list[tuple[int, int]]:
+    """The cells that share an identity with cell (i, j): its row's equations, its totals' groups."""
+    found = [(i, k) for k in np.flatnonzero(matrix[matrix[:, j] != 0].any(axis=0))]
+    for codes, _, holding in relations:
+        if columns[j] in holding and codes[i] >= 0:
+            found += [(r, j) for r in np.flatnonzero(codes == codes[i])]
+    return found
+
+
+def _smallest_visible(cells: list[tuple[int, int]], values: np.ndarray, hidden: np.ndarray) -> tuple[int, int] | None:
+    visible = [(i, j) for i, j in cells if not hidden[i, j] and not np.isnan(values[i, j])]
+    return min(visible, key=lambda c: (values[c] == 0, values[c]), default=None)
+
+
+def _system(matrix: np.ndarray, relations, columns: list[str], hidden: np.ndarray):
+    """Every identity of the release over its hidden cells, as (equation, unknown, coefficient)
+    triplets; the unknowns are the hidden cells in row-major order (np.nonzero(hidden))."""
+    unknown = np.full(hidden.shape, -1)
+    unknown[hidden] = np.arange(hidden.sum())
+    triplets = []
+    offset = 0
+    for equation in matrix:
+        cells = np.flatnonzero(equation)
+        rows = np.flatnonzero(hidden[:, cells].any(axis=1))
+        for j in cells:
+            at = rows[hidden[rows, j]]
+            triplets.append((offset + np.searchsorted(rows, at), unknown[at, j], np.full(len(at), equation[j])))
+        offset += len(rows)
+    for codes, total, holding in relations:
+        for column in holding:
+            j = columns.index(column)
+            at = np.flatnonzero((codes >= 0) & hidden[:, j])
+            triplets.append((offset + codes[at], unknown[at, j], np.where(total[at], -1.0, 1.0)))
+            offset += codes.max() + 1
+    return tuple(np.concatenate([t[k] for t in triplets]) if triplets else np.zeros(0) for k in range(3))
+
+
+def _pinned(equations: np.ndarray, unknowns: np.ndarray, coefficients: np.ndarray, size: int) -> np.ndarray:
+    """The unknowns the identities fix (e_i in the row space of the coefficient matrix), one
+    connected component of unknowns at a time."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    _, rows = np.unique(equations, return_inverse=True)
+    rows = rows.ravel()
+    graph = coo_matrix((np.ones(len(rows)), (unknowns, size + rows)), shape=(size + rows.max() + 1,) * 2)
+    label = connected_components(graph, directed=False)[1][unknowns]
+    pinned = np.zeros(size, dtype=bool)
+    order = np.argsort(label, kind="stable")
+    for entries in np.split(order, np.flatnonzero(np.diff(label[order])) + 1):
+        cells, local_cells = np.unique(unknowns[entries], return_inverse=True)
+        local_rows = np.unique(rows[entries], return_inverse=True)[1]
+        sub = coo_matrix((coefficients[entries], (local_rows.ravel(), local_cells.ravel()))).tocsr()
+        pinned[cells] = _fixed(sub)
+    return pinned
+
+
+def _fixed(matrix) -> np.ndarray:
+    """Columns of a sparse matrix whose unknown no null-space direction moves. Small: the zero rows
+    of scipy's null-space basis. Large (a dense SVD would take minutes): project random vectors on
+    the null space (z minus its least-squares fit by the matrix's rows); a free unknown moves in
+    almost every such projection, a fixed one in none."""
+    from scipy.sparse.linalg import lsqr
+
+    if matrix.shape[1] <= DENSE_UNKNOWNS:
+        return _fixed_dense(matrix)
+    rng = np.random.default_rng(0)
+    moved = np.zeros(matrix.shape[1], dtype=bool)
+    for _ in range(PROJECTIONS):
+        z = rng.standard_normal(matrix.shape[1])
+        projection = z - matrix.T @ lsqr(matrix.T, z, atol=1e-14, btol=1e-14, iter_lim=50 * matrix.shape[1])[0]
+        if np.abs(matrix @ projection).max(initial=0) > TOLERANCE:  # not converged: not in the null space
+            return _fixed_dense(matrix)
+        moved |= np.abs(projection) > TOLERANCE
+    return ~moved
+
+
+def _fixed_dense(matrix) -> np.ndarray:
+    """The zero rows of the null-space basis: exact, cubic in the unknowns."""
+    from scipy.linalg import null_space
+
+    return np.abs(null_space(matrix.toarray())).max(axis=1, initial=0) < TOLERANCE
 
 
 def _protect_totals(values: np.ndarray, hidden: np.ndarray, codes: np.ndarray, total: np.ndarray) -> np.ndarray:
