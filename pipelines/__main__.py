@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
+from pipelines.lib.reference import STOCK_LOOKBACK_DAYS
 from pipelines.lib.writer_lock import DataDirectoryBusy
 from pipelines.settings import REPO_ROOT, data_dir, open_data_dir
 
@@ -108,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, default=DEMO_SEED)
     run.add_argument("--scale", type=float, default=DEMO_SCALE)
     run.add_argument("--faults", default="none")
+    run.add_argument("--lookback-days", type=int, default=STOCK_LOOKBACK_DAYS, help=(
+        "days before the first to pull too, where not held yet, so that its open stock is known "
+        f"(default {STOCK_LOOKBACK_DAYS}; 0: none, and the stocks of the first days are published "
+        "as incomplete_history)"))
     ui = sub.add_parser("ui", help="the Dagster UI and daemon on loopback, wired to a running simulator")
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--seed", type=int, default=DEMO_SEED)
@@ -123,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     backfill.add_argument("--seed", type=int, default=DEMO_SEED, help="demo simulator, when EGOV_SOURCE_URL is not set")
     backfill.add_argument("--scale", type=float, default=DEMO_SCALE)
     backfill.add_argument("--faults", default="none")
+    backfill.add_argument("--lookback-days", type=int, default=STOCK_LOOKBACK_DAYS, help=(
+        "days before the first to pull too, where not held yet, so that its open stock is known "
+        f"(default {STOCK_LOOKBACK_DAYS}; 0: none, and the stocks of the first days are published "
+        "as incomplete_history)"))
     args = parser.parse_args(argv)
     commands = {"run": run_command, "ui": ui_command, "freshness": freshness_command, "backfill": backfill_command}
     try:
@@ -178,6 +187,7 @@ def backfill_command(args) -> int:
     days = date_range(args.start, args.end)
     # One writer per data directory, dead runs marked failed, before the simulator starts.
     with sole_writer(), agency_source(args) as source:
+        days = with_look_back(days, args.agency, args.lookback_days)
         print(f"Backfilling {args.start} … {args.end} for {', '.join(args.agency) if args.agency else 'every agency'} "
               f"from {source}")
         report = run_through_instance(days, args.agency, f"backfill {args.start} … {args.end}")
@@ -186,6 +196,17 @@ def backfill_command(args) -> int:
     if report.failed:
         print(f"Failed or blocked ({len(report.failed)}), rerun the same command to retry: {', '.join(report.failed)}")
     return 0 if report.kpi_ok and not report.failed else 1
+
+
+def with_look_back(days, agencies, lookback_days: int):
+    """`days` and the days of their look-back not held yet (pipelines/lib/agency_days.py), said."""
+    from pipelines.lib.agency_days import look_back
+
+    before = look_back(days, agencies, lookback_days)
+    if before:
+        print(f"With {len(before)} days of look-back not held yet ({before[0]} … {before[-1]}), so that the "
+              f"open stock of {days[0]} is known (docs/kpis.md, 'Is a figure complete?')")
+    return before + days
 
 
 def run_through_instance(days, agencies, title: str):
@@ -262,6 +283,7 @@ def run_command(args) -> int:
         days = last_complete_days(args.days)
         print(f"Simulator at {base_url} (seed {args.seed}, scale {args.scale}, faults {args.faults}); "
               f"running {days[0]} … {days[-1]}")
+        days = with_look_back(days, None, args.lookback_days)
         report = run_through_instance(days, None, f"make run {days[0]} … {days[-1]}")
     print(summary(report, time.monotonic() - started))
     return 0 if report.kpi_ok and not report.failed else 1

@@ -29,9 +29,10 @@
     {{ return(flow_measures() + opening_stock_measures() + closing_stock_measures() + catalogue_measures()) }}
 {% endmacro %}
 
-{#- The key every published KPI row has. -#}
+{#- The columns every published KPI row starts with: its key, then how complete it is. -#}
 {% macro kpi_key_columns() %}
-    {{ return(['period', 'period_start', 'period_end', 'geography', 'agency_code', 'agency_level', 'agency_days_reported']) }}
+    {{ return(['period', 'period_start', 'period_end', 'geography', 'agency_code', 'agency_level', 'agency_days_reported',
+               'agency_days_expected', 'period_complete', 'stocks_complete']) }}
 {% endmacro %}
 
 {#- `cast(sum(m) as bigint) as m` for every measure: rolling agencies up to a larger one. -#}

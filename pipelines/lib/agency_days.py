@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 import pyarrow.parquet as pq
 
 from pipelines.lib import paths
-from pipelines.lib.reference import agency_reports_on
+from pipelines.lib.reference import STOCK_LOOKBACK_DAYS, agency_reports_on
 from pipelines.settings import TIMEZONE
 
 
@@ -48,6 +48,20 @@ def agency_days(days: list[date], agencies: list[str] | None = None) -> list[tup
         for a in listed
         if agency_reports_on(a, day) and (not agencies or a["agency_code"] in agencies)
     ]
+
+
+def look_back(days: list[date], agencies: list[str] | None = None,
+              lookback_days: int = STOCK_LOOKBACK_DAYS) -> list[date]:
+    """The days before `days` that the open stock of their first day needs (its look-back) and
+    that some agency reporting then, of `agencies`, has not validated yet: all of them before the
+    registry is first landed."""
+    if lookback_days <= 0:
+        return []
+    first = min(days)
+    before = date_range(first - timedelta(days=lookback_days), first - timedelta(days=1))
+    if not paths.agencies_file().exists():
+        return before
+    return sorted({day for code, day in agency_days(before, agencies) if not paths.is_validated(code, day)})
 
 
 def parse_agency_list(text: str | None) -> list[str] | None:

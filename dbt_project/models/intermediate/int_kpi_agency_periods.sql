@@ -8,7 +8,9 @@
     )
 }}
 -- Each agency's KPI measures per day and per calendar month (as reported, "as was"), with the
--- number of validated days behind each figure.
+-- number of validated days behind each figure, the number of days the agency reports in the
+-- period (a month still open or with a day missing has fewer behind it), and whether the open
+-- stock is known on every one of them (int_agency_days).
 --
 -- Incremental: the days int_kpi_agency_daily rebuilt since this model's last build, and the
 -- whole months that contain them (a month's figures need all its days), delete+insert on
@@ -46,6 +48,7 @@ dossier_measures as (
         periods.period_start,
         any_value(periods.period_end) as period_end,
         cast(count(*) as bigint) as agency_days_reported,
+        bool_and(coverage.stocks_complete) as stocks_complete,
         max(periods.day) as last_reported_day,
         {% for column in flow_measures() %}
         cast(sum(daily.{{ column }}) as bigint) as {{ column }},
@@ -60,7 +63,24 @@ dossier_measures as (
     inner join daily
         on daily.agency_code = periods.agency_code
         and daily.day = periods.day
+    inner join {{ ref('int_agency_days') }} as coverage
+        on coverage.agency_code = periods.agency_code
+        and coverage.day = periods.day
     group by periods.agency_code, periods.period, periods.period_start
+),
+
+expected as (
+    -- The days the agency reports in each period being built (a day: that day).
+    select
+        measures.agency_code,
+        measures.period,
+        measures.period_start,
+        cast(count(*) as bigint) as agency_days_expected
+    from (select distinct agency_code, period, period_start, period_end from dossier_measures) as measures
+    inner join {{ ref('int_agency_days') }} as coverage
+        on coverage.agency_code = measures.agency_code
+        and coverage.day between measures.period_start and measures.period_end
+    group by measures.agency_code, measures.period, measures.period_start
 ),
 
 procedures as (
@@ -113,6 +133,7 @@ online_used as (
 final as (
     select
         dossier_measures.* exclude (last_reported_day),
+        expected.agency_days_expected,
         {% for column in catalogue_measures() if column != 'procedures_online_used' %}
         catalogue.{{ column }},
         {% endfor %}
@@ -124,6 +145,10 @@ final as (
     left join catalogue
         on catalogue.agency_code = dossier_measures.agency_code
         and catalogue.day = dossier_measures.last_reported_day
+    inner join expected
+        on expected.agency_code = dossier_measures.agency_code
+        and expected.period = dossier_measures.period
+        and expected.period_start = dossier_measures.period_start
     left join online_used
         on online_used.agency_code = dossier_measures.agency_code
         and online_used.period = dossier_measures.period

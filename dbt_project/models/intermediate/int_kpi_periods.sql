@@ -10,6 +10,8 @@
 -- Every KPI measure per period (day, month) in both geographies: "as_was", each agency as it
 -- reported at the time; "as_is", rolled up to today's agencies (a merged province's history
 -- counted under the province that absorbed it); plus the national total ('VN') in both.
+-- A total's days expected are those of every agency under it, reporting or not; its open stock
+-- is known when every such agency has a row in the period whose stock is known.
 --
 -- Incremental: the periods with an agency row rebuilt since this model's last build, each
 -- recomputed whole (every agency, both geographies, the nation), delete+insert on
@@ -20,6 +22,40 @@ with agency_periods as (
     inner join {{ ref('int_agency_lineage') }} as lineage
         on lineage.agency_code = periods.agency_code
     where {{ in_rebuilt_periods(ref('int_kpi_agency_periods')) }}
+),
+
+expected as (
+    -- Per period being built and agency "as is": the agency-days expected and the agencies.
+    select
+        periods.period,
+        periods.period_start,
+        lineage.as_is_agency_code,
+        coverage.agency_code,
+        count(*) as agency_days_expected
+    from (select distinct period, period_start, period_end from agency_periods) as periods
+    inner join {{ ref('int_agency_days') }} as coverage
+        on coverage.day between periods.period_start and periods.period_end
+    inner join {{ ref('int_agency_lineage') }} as lineage
+        on lineage.agency_code = coverage.agency_code
+    group by all
+),
+
+expected_totals as (
+    select
+        geographies.geography,
+        case when geographies.geography = 'national' then 'VN' else expected.as_is_agency_code end as agency_code,
+        expected.period,
+        expected.period_start,
+        cast(sum(expected.agency_days_expected) as bigint) as agency_days_expected,
+        count(*) as agencies_expected,
+        count(*) filter (where reported.stocks_complete) as agencies_with_stocks_complete
+    from expected
+    cross join (values ('as_is'), ('national')) as geographies (geography)
+    left join agency_periods as reported
+        on reported.agency_code = expected.agency_code
+        and reported.period = expected.period
+        and reported.period_start = expected.period_start
+    group by all
 ),
 
 as_was as (
@@ -40,6 +76,17 @@ as_is as (
     group by as_is_agency_code, period, period_start
 ),
 
+as_is_completeness as (
+    select as_is.*, totals.agency_days_expected,
+        totals.agencies_with_stocks_complete = totals.agencies_expected as stocks_complete
+    from as_is
+    inner join expected_totals as totals
+        on totals.geography = 'as_is'
+        and totals.agency_code = as_is.agency_code
+        and totals.period = as_is.period
+        and totals.period_start = as_is.period_start
+),
+
 national as (
     select
         geographies.geography,
@@ -54,17 +101,28 @@ national as (
     group by geographies.geography, period, period_start
 ),
 
+national_completeness as (
+    select national.*, totals.agency_days_expected,
+        totals.agencies_with_stocks_complete = totals.agencies_expected as stocks_complete
+    from national
+    inner join expected_totals as totals
+        on totals.geography = 'national'
+        and totals.period = national.period
+        and totals.period_start = national.period_start
+),
+
 combined as (
     select * from as_was
     union all by name
-    select * from as_is
+    select * from as_is_completeness
     union all by name
-    select * from national
+    select * from national_completeness
 ),
 
 final as (
     select
         combined.*,
+        combined.agency_days_reported = combined.agency_days_expected as period_complete,
         coalesce(agencies.agency_level, 'national') as agency_level,
         {{ build_stamp() }} as built_at
     from combined

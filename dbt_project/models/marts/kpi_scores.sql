@@ -47,11 +47,13 @@ items as (
         rates.*,
         rules.group_code,
         rules.max_points,
-        case
+        -- Rounded once per item to a fixed scale: DECIMAL sums are exact, so the totals below
+        -- do not depend on the order the threads add the items in (byte-identical reruns).
+        cast(case
             when rates.rate is null then null
-            when rates.rate >= rules.threshold then cast(rules.max_points as double)
+            when rates.rate >= rules.threshold then rules.max_points
             else rates.rate / rules.threshold * rules.max_points
-        end as points
+        end as decimal(18, 6)) as points
     from rates
     inner join rules on rules.metric = rates.metric
 ),
@@ -62,11 +64,14 @@ groups as (
         period_start,
         geography,
         agency_code,
-        sum(points) filter (where group_code = 'handling_progress') as points_handling_progress,
-        sum(points) filter (where group_code = 'online_service') as points_online_service,
-        sum(points) filter (where group_code = 'online_payment') as points_online_payment,
-        sum(points) as points_total,
-        sum(max_points) filter (where points is not null) as points_possible
+        -- Exact sums, published as DOUBLE (each the nearest double to an exact decimal).
+        cast(sum(points) filter (where group_code = 'handling_progress') as double) as points_handling_progress,
+        cast(sum(points) filter (where group_code = 'online_service') as double) as points_online_service,
+        cast(sum(points) filter (where group_code = 'online_payment') as double) as points_online_payment,
+        cast(sum(points) as double) as points_total,
+        cast(sum(max_points) filter (where points is not null) as bigint) as points_possible,
+        -- millionths of a point, an exact integer: see score_rate
+        cast(sum(points) * 1000000 as bigint) as micro_points_total
     from items
     group by period, period_start, geography, agency_code
 ),
@@ -74,8 +79,10 @@ groups as (
 keyed as (
     select
         {% for column in kpi_key_columns() %}processed.{{ column }}, {% endfor %}
-        groups.* exclude (period, period_start, geography, agency_code),
-        {{ safe_rate('groups.points_total', 'groups.points_possible') }} as score_rate
+        groups.* exclude (period, period_start, geography, agency_code, micro_points_total),
+        -- One division of two exact integers, so equal fractions give the same double and tie
+        -- in the rank: 0.3 of 24 and 0.25 of 20 would not, with 0.3 a double.
+        {{ safe_rate('groups.micro_points_total', 'groups.points_possible * 1000000') }} as score_rate
     from groups
     inner join {{ ref('kpi_processed_records') }} as processed
         on processed.period = groups.period
@@ -87,6 +94,8 @@ keyed as (
 final as (
     select
         *,
+        -- Competition ranking: equal score_rates share a rank and the next rank is skipped
+        -- (1, 1, 3). A tie is an exact tie of points_total / points_possible (see score_rate).
         case when agency_level in ('ministry', 'province') and score_rate is not null then
             rank() over (
                 partition by period, period_start, geography, agency_level,

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 
 from pipelines.lib.landing import sha256_of
 from pipelines.lib.release import changelog, checksums, companions, datapackage, dcat, metadata, revisions, versioning
+from pipelines.lib.release.completeness import flag_incomplete_history
 from pipelines.lib.release.formats import FORMATS, PARQUET, to_arrow, write_formats
 from pipelines.lib.release.suppression import STATUS_LABELS, suppress, threshold_from_env
 from pipelines.lib.release.tables import Table, data_as_of, load_tables, period_covered, to_frame
@@ -70,7 +71,7 @@ def read_candidate(warehouse: Path, manifest_path: Path, threshold: int) -> Cand
         raise ReleaseCheckFailed(f"no kpi_* table in {warehouse}: run the dbt models first")
     protected = suppress(kpis, {t.name: t.primary_key for t in tables}, threshold, lineage(tables))
     for table in tables:
-        table.frame = protected.get(table.name, table.frame)
+        table.frame = flag_incomplete_history(protected[table.name]) if table.name in protected else table.frame
     days = [d for t in tables if t.kind == "kpi" for c in t.primary_key
             if pa.types.is_date(t.arrow_schema.field(c).type) for d in t.frame[c].dropna()]
     period = covered or (min(days), max(days))

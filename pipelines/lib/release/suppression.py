@@ -5,12 +5,18 @@ What counts as "derived from dossiers" (and so may be suppressed):
   from 1 to threshold − 1 is blanked (primary suppression). Zero is published: it describes nobody.
 - `procedures_online_used` counts procedures that received an online dossier; it can never
   exceed the online dossiers behind it, so it is treated as a dossier count (never under-protects).
-- a rate, an amount in VND, a total or mean of handling days, points and scores are derived
-  (BASIS, or `<x>_numerator` / `<x>_denominator` for `<x>_rate`): blanked when a cell they are
-  computed from is. Any other number in a KPI table leans on every dossier count of its row: a
-  safe default for measures added later.
-Procedure counts from the catalogues (`procedures_*`), reported agency-days and ranks describe
-the administration, not people, and are never suppressed.
+- a rate, an amount in VND, a total or mean of handling days are derived (BASIS, or
+  `<x>_numerator` / `<x>_denominator` for `<x>_rate`): blanked when a cell they are computed
+  from is. Any other number in a KPI table leans on every dossier count of its row: a safe
+  default for measures added later.
+- kpi_scores (basis from seeds/kpi_score_rules.csv, the rules the model scores with): a group's
+  points go with every rate of its items (online service: coverage, full process and the online
+  dossier rate), points_total with all of them, points_possible with the items' denominators
+  (it says which rates exist, i.e. which denominators are 0), score_rate with both, and
+  rank_in_level with score_rate. The other ranks stay: they bound a hidden score between two
+  published ones (a narrow gap may leave one possible small count: not protected).
+Procedure counts from the catalogues (`procedures_*`) and reported agency-days describe the
+administration, not people, and are never suppressed.
 
 Secondary suppression, so that no hidden cell can be worked out from visible ones:
 - tables sharing a primary key are one set of cells per key (a column name is one figure);
@@ -19,18 +25,28 @@ Secondary suppression, so that no hidden cell can be worked out from visible one
   cells) gets a companion hidden, the smallest non-zero visible cell that breaks it;
 - across rows, totals (the national row over agencies, a month over its days, an agency "as is"
   over the agencies it absorbed "as was"), each used only for the columns where the sum holds on
-  every group: a group with exactly one hidden cell gets its smallest non-zero visible part hidden.
-Both run until nothing changes.
+  every group: a group with exactly one hidden cell gets its smallest non-zero visible part hidden;
+- then all these identities together, one linear system over the hidden cells of every row (a
+  reader may solve them at once): a hidden cell they fix (its unit vector lies in the row space
+  of its connected component's matrix) gets a companion, the smallest non-zero visible cell of
+  an identity it appears in. Components above DENSE_UNKNOWNS cells are tested by projecting
+  random vectors on the null space (sparse least squares) instead of a dense SVD.
+All three run until nothing changes.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 import re
+from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from pipelines.settings import DBT_PROJECT_DIR
 
 DEFAULT_THRESHOLD = 5
 THRESHOLD_ENV = "EGOV_SUPPRESSION_THRESHOLD"
@@ -41,14 +57,21 @@ NOT_APPLICABLE = "not_applicable"
 SMALL = "suppressed_small"
 SECONDARY = "suppressed_secondary"
 DERIVED = "suppressed_derived"
+INCOMPLETE = "incomplete_history"
 STATUS_LABELS = {
     PUBLISHED: ("đã công bố", "published as computed"),
     NOT_APPLICABLE: ("không áp dụng", "no value: a rate or mean whose denominator is 0"),
     SMALL: ("ẩn do số nhỏ", "suppressed: derived from fewer dossiers than the threshold"),
     SECONDARY: ("ẩn thứ cấp", "suppressed so that a total does not give a hidden cell away"),
     DERIVED: ("ẩn theo ô gốc", "suppressed because a cell it is computed from is suppressed"),
+    INCOMPLETE: ("chưa đủ lịch sử", "not published: the days held before this one are too few to know "
+                 "the open stock (carried over, pending); see stocks_complete"),
 }
 STATUS_SUFFIX = "_status"
+# Solving all the identities together: exact below DENSE_UNKNOWNS unknowns per component.
+DENSE_UNKNOWNS = 400
+PROJECTIONS = 2
+TOLERANCE = 1e-7
 
 # total = sum(parts), exact by construction in the marts.
 EQUATIONS = [
@@ -67,15 +90,36 @@ BASIS = {
     "amount_paid_online_vnd": ("completed_paid_online",),
     "handling_working_days_total": ("completed",),
     "mean_handling_working_days": ("handling_working_days_total", "completed"),
-    "points_handling_progress": ("on_time_rate",),
-    "points_online_service": ("online_coverage_rate", "full_process_rate"),
-    "points_online_payment": ("online_dossier_rate", "online_payment_rate"),
-    "points_total": ("points_handling_progress", "points_online_service", "points_online_payment"),
-    "score_rate": ("points_total",),
 }
-NOT_FROM_DOSSIERS = re.compile(
-    r"^(procedures_(?!online_used$).*|agency_days_reported|points_possible|rank.*|.*_rank|working_days.*)$"
-)
+SCORE_RULES = DBT_PROJECT_DIR / "seeds" / "kpi_score_rules.csv"
+NOT_FROM_DOSSIERS = re.compile(r"^(procedures_(?!online_used$).*|agency_days_(reported|expected)|working_days.*)$")
+
+
+def score_basis(rules: Path = SCORE_RULES) -> dict[str, tuple[str, ...]]:
+    """The basis of kpi_scores' columns, from the rules the model scores with, so that a group's
+    points always lean on every rate of its items."""
+    with open(rules, newline="", encoding="utf-8") as file:
+        items = list(csv.DictReader(file))
+    groups: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        name = f"points_{item['group_code']}"
+        groups[name] = groups.get(name, ()) + (item["metric"],)
+    return {
+        **groups,
+        "points_total": tuple(groups),
+        # Which items have a rate: it tells whether their denominators are 0, nothing more.
+        "points_possible": tuple(_denominator(item["metric"]) for item in items),
+        "score_rate": ("points_total", "points_possible"),
+        # A rank orders scores: it goes with the score it ranks.
+        "rank_in_level": ("score_rate",),
+    }
+
+
+def _denominator(rate: str) -> str:
+    return BASIS[rate][-1] if rate in BASIS else f"{rate.removesuffix('_rate')}_denominator"
+
+
+BASIS.update(score_basis())
 
 
 def threshold_from_env() -> int:
@@ -104,7 +148,8 @@ def classify(frame: pd.DataFrame, key: list[str]) -> dict[str, str]:
     roles = {}
     for column in frame.columns:
         dtype = frame[column].dtype
-        if column in key or not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)):
+        if column in key or not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype)
+                                 or _is_decimal(frame[column])):
             continue
         if not _from_dossiers(column, frame.columns):
             roles[column] = "catalogue"
@@ -113,6 +158,12 @@ def classify(frame: pd.DataFrame, key: list[str]) -> dict[str, str]:
         else:
             roles[column] = "derived"
     return roles
+
+
+def _is_decimal(series: pd.Series) -> bool:
+    """DuckDB's HUGEINT (a sum of integers, e.g. points_possible) arrives as Python Decimals."""
+    values = series.dropna()
+    return series.dtype == object and len(values) > 0 and all(isinstance(v, Decimal) for v in values)
 
 
 def suppress(frames: dict[str, pd.DataFrame], keys: dict[str, list[str]], threshold: int,
@@ -218,7 +269,108 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
                 chosen = _protect_totals(values[:, j], state[:, j] != "", codes, total)
                 state[chosen, j] = SECONDARY
                 changed |= len(chosen) > 0
+        if not changed:
+            for i, j in _companions_together(matrix, relations, columns, values, state != ""):
+                state[i, j] = SECONDARY
+                changed = True
     return pd.DataFrame(state, index=status.index, columns=status.columns)
+
+
+def _companions_together(matrix: np.ndarray, relations, columns: list[str], values: np.ndarray,
+                         hidden: np.ndarray) -> set[tuple[int, int]]:
+    """Cells to hide so that all the identities solved together pin no hidden cell: for each
+    pinned one, the smallest non-zero visible cell of an identity it appears in."""
+    equations, unknowns, coefficients = _system(matrix, relations, columns, hidden)
+    if not len(unknowns):
+        return set()
+    cells = np.argwhere(hidden)
+    pinned = cells[_pinned(equations, unknowns, coefficients, len(cells))]
+    chosen = (_smallest_visible(_neighbours(matrix, relations, columns, i, j), values, hidden) for i, j in pinned)
+    return {cell for cell in chosen if cell is not None}
+
+
+def _neighbours(matrix: np.ndarray, relations, columns: list[str], i: int, j: int) -> list[tuple[int, int]]:
+    """The cells that share an identity with cell (i, j): its row's equations, its totals' groups."""
+    found = [(i, k) for k in np.flatnonzero(matrix[matrix[:, j] != 0].any(axis=0))]
+    for codes, _, holding in relations:
+        if columns[j] in holding and codes[i] >= 0:
+            found += [(r, j) for r in np.flatnonzero(codes == codes[i])]
+    return found
+
+
+def _smallest_visible(cells: list[tuple[int, int]], values: np.ndarray, hidden: np.ndarray) -> tuple[int, int] | None:
+    visible = [(i, j) for i, j in cells if not hidden[i, j] and not np.isnan(values[i, j])]
+    return min(visible, key=lambda c: (values[c] == 0, values[c]), default=None)
+
+
+def _system(matrix: np.ndarray, relations, columns: list[str], hidden: np.ndarray):
+    """Every identity of the release over its hidden cells, as (equation, unknown, coefficient)
+    triplets; the unknowns are the hidden cells in row-major order (np.nonzero(hidden))."""
+    unknown = np.full(hidden.shape, -1)
+    unknown[hidden] = np.arange(hidden.sum())
+    triplets = []
+    offset = 0
+    for equation in matrix:
+        cells = np.flatnonzero(equation)
+        rows = np.flatnonzero(hidden[:, cells].any(axis=1))
+        for j in cells:
+            at = rows[hidden[rows, j]]
+            triplets.append((offset + np.searchsorted(rows, at), unknown[at, j], np.full(len(at), equation[j])))
+        offset += len(rows)
+    for codes, total, holding in relations:
+        for column in holding:
+            j = columns.index(column)
+            at = np.flatnonzero((codes >= 0) & hidden[:, j])
+            triplets.append((offset + codes[at], unknown[at, j], np.where(total[at], -1.0, 1.0)))
+            offset += codes.max() + 1
+    return tuple(np.concatenate([t[k] for t in triplets]) if triplets else np.zeros(0) for k in range(3))
+
+
+def _pinned(equations: np.ndarray, unknowns: np.ndarray, coefficients: np.ndarray, size: int) -> np.ndarray:
+    """The unknowns the identities fix (e_i in the row space of the coefficient matrix), one
+    connected component of unknowns at a time."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    _, rows = np.unique(equations, return_inverse=True)
+    rows = rows.ravel()
+    graph = coo_matrix((np.ones(len(rows)), (unknowns, size + rows)), shape=(size + rows.max() + 1,) * 2)
+    label = connected_components(graph, directed=False)[1][unknowns]
+    pinned = np.zeros(size, dtype=bool)
+    order = np.argsort(label, kind="stable")
+    for entries in np.split(order, np.flatnonzero(np.diff(label[order])) + 1):
+        cells, local_cells = np.unique(unknowns[entries], return_inverse=True)
+        local_rows = np.unique(rows[entries], return_inverse=True)[1]
+        sub = coo_matrix((coefficients[entries], (local_rows.ravel(), local_cells.ravel()))).tocsr()
+        pinned[cells] = _fixed(sub)
+    return pinned
+
+
+def _fixed(matrix) -> np.ndarray:
+    """Columns of a sparse matrix whose unknown no null-space direction moves. Small: the zero rows
+    of scipy's null-space basis. Large (a dense SVD would take minutes): project random vectors on
+    the null space (z minus its least-squares fit by the matrix's rows); a free unknown moves in
+    almost every such projection, a fixed one in none."""
+    from scipy.sparse.linalg import lsqr
+
+    if matrix.shape[1] <= DENSE_UNKNOWNS:
+        return _fixed_dense(matrix)
+    rng = np.random.default_rng(0)
+    moved = np.zeros(matrix.shape[1], dtype=bool)
+    for _ in range(PROJECTIONS):
+        z = rng.standard_normal(matrix.shape[1])
+        projection = z - matrix.T @ lsqr(matrix.T, z, atol=1e-14, btol=1e-14, iter_lim=50 * matrix.shape[1])[0]
+        if np.abs(matrix @ projection).max(initial=0) > TOLERANCE:  # not converged: not in the null space
+            return _fixed_dense(matrix)
+        moved |= np.abs(projection) > TOLERANCE
+    return ~moved
+
+
+def _fixed_dense(matrix) -> np.ndarray:
+    """The zero rows of the null-space basis: exact, cubic in the unknowns."""
+    from scipy.linalg import null_space
+
+    return np.abs(null_space(matrix.toarray())).max(axis=1, initial=0) < TOLERANCE
 
 
 def _protect_totals(values: np.ndarray, hidden: np.ndarray, codes: np.ndarray, total: np.ndarray) -> np.ndarray:
@@ -296,7 +448,7 @@ def _apply(frame: pd.DataFrame, key: list[str], roles: dict[str, str], wide: pd.
         hidden = rows[column].to_numpy() if role == "count" else _derived_status(column, wide, rows, own_counts)
         null = frame[column].isna().to_numpy()
         final = np.where(hidden != "", hidden, np.where(null, NOT_APPLICABLE, PUBLISHED))
-        result[column] = frame[column].mask(final != PUBLISHED)
+        result[column] = frame[column].mask(final != PUBLISHED, None)  # None keeps Decimals Decimal
         result[column + STATUS_SUFFIX] = pd.array(final, dtype="string")
         ordered.append(column + STATUS_SUFFIX)
     return result[ordered]
