@@ -16,6 +16,8 @@ from pipelines.lib.reference import STOCK_LOOKBACK_DAYS
 from pipelines.lib.release.suppression import INCOMPLETE, PUBLISHED
 from tests import kpi_truth
 from tests.helpers import build_kpis, ingest_days, register, serve
+from tests.release.attacker import attack, read_release
+from tests.release.test_attacker import TABLES
 
 FIRST = date(2025, 3, 3)
 DAYS = [FIRST + timedelta(days=n) for n in range(3)]
@@ -50,7 +52,7 @@ def release(tmp_path_factory):
         monkeypatch.undo()
     latest = data / "open" / "latest"
     tables = {name: pd.read_parquet(latest / f"{name}.parquet") for name in ("kpi_processed_records", "kpi_scores")}
-    yield sim, ministry, province, tables
+    yield sim, ministry, province, tables, latest
 
 
 def rows(table, code, period="day", geography="as_was"):
@@ -59,7 +61,7 @@ def rows(table, code, period="day", geography="as_was"):
 
 
 def test_published_stocks_agree_with_a_complete_history(release):
-    sim, ministry, _province, tables = release
+    sim, ministry, _province, tables, _latest = release
     # Every dossier that could be open on the first day and more (the simulator's lifecycles end
     # within 80 days): the truth of a complete history.
     everything = date_range(FIRST - timedelta(days=STOCK_LOOKBACK_DAYS + 30), DAYS[-1])
@@ -78,7 +80,7 @@ def test_published_stocks_agree_with_a_complete_history(release):
 
 
 def test_stocks_of_the_days_with_a_short_history_are_not_published(release):
-    _sim, ministry, province, tables = release
+    _sim, ministry, province, tables, _latest = release
     processed, scores = rows(tables["kpi_processed_records"], ministry), rows(tables["kpi_scores"], ministry)
     short = HELD[STOCK_LOOKBACK_DAYS - 1]  # the last day whose look-back reaches before the first held
     assert not processed.loc[short, "stocks_complete"] and processed.loc[DAYS[0], "stocks_complete"]
@@ -99,10 +101,16 @@ def test_stocks_of_the_days_with_a_short_history_are_not_published(release):
 
 
 def test_a_partial_month_says_so(release):
-    _sim, ministry, province, tables = release
+    _sim, ministry, province, tables, _latest = release
     march = rows(tables["kpi_processed_records"], ministry, "month").loc[date(2025, 3, 1)]
     assert (march["agency_days_reported"], march["agency_days_expected"], march["period_complete"]) == (5, 31, False)
     january = rows(tables["kpi_processed_records"], ministry, "month").loc[date(2025, 1, 1)]
     assert (january["agency_days_reported"], january["agency_days_expected"], january["period_complete"]) == (31, 31, True)
     february = rows(tables["kpi_processed_records"], province, "month").loc[date(2025, 2, 1)]
     assert (february["agency_days_reported"], february["period_complete"]) == (27, False)  # the gap
+
+
+def test_no_hidden_count_is_recovered_from_a_release_with_incomplete_history(release):
+    *_, latest = release
+    frames, lineage, rules = read_release(latest, list(TABLES))
+    assert [str(r) for r in attack(frames, lineage, rules)] == []

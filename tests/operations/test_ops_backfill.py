@@ -147,7 +147,9 @@ def test_one_agency_day_rerun_from_the_cli_goes_through_the_instance(backfilled,
 
     day, instance = backfilled.days[-1], backfilled.instance
     before = json.loads((backfilled.data / "open" / "releases.json").read_text(encoding="utf-8"))
-    assert main(["backfill", "--start", day.isoformat(), "--end", day.isoformat(), "--agency", ON]) == 0
+    # (no look-back: a retry of one agency-day, as the runbook says)
+    assert main(["backfill", "--start", day.isoformat(), "--end", day.isoformat(), "--agency", ON,
+                 "--lookback-days", "0"]) == 0
     out = capsys.readouterr().out
     assert "1 of 1 agency-days validated in 2 runs; KPIs rebuilt and published" in out  # the registry, the day
     backfill = instance.get_backfills()[0]

@@ -26,7 +26,8 @@ MAX_WEIGHT = 1_000_000  # bytes transferred for the whole page
 
 
 def a_year_of_rows(warehouse: Path) -> None:
-    """Copy the two days of every KPI table to 366 days (and their month to twelve months)."""
+    """Copy the two days of every KPI table to 366 days (and their month to twelve months), as
+    if a year of history stood behind them (stocks complete, so the stock charts have points)."""
     with duckdb.connect(str(warehouse)) as con:
         tables = [t for (t,) in con.execute("select table_name from information_schema.tables where table_name like 'kpi_%' "
                                             "and table_type = 'BASE TABLE' and table_name <> 'kpi_score_rules'").fetchall()]
@@ -37,6 +38,7 @@ def a_year_of_rows(warehouse: Path) -> None:
             con.execute(f"insert into {table} select * exclude (k) replace (period_start + to_months(cast(k as integer)) as period_start, "
                         f"period_end + to_months(cast(k as integer)) as period_end) from seed, range(1, 12) as r(k) where period = 'month'")
             con.execute("drop table seed")
+            con.execute(f"update {table} set stocks_complete = true")
 
 
 @pytest.fixture(scope="module")

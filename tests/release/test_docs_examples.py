@@ -26,7 +26,7 @@ def test_the_docs_examples_run(http_server, tmp_path, monkeypatch):
     for block in curls:
         result = subprocess.run(["bash", "-euo", "pipefail", "-c", block], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
-    for name in ("kpi_transaction_volumes.parquet", "provinces.csv", "page.json", "on_time.csv", "counts.json"):
+    for name in ("kpi_transaction_volumes.parquet", "provinces.csv", "page.json", "online.csv", "counts.json"):
         assert (tmp_path / name).stat().st_size > 0, name  # no 0-byte file from an unfollowed redirect
     namespace: dict = {}
     pythons = blocks("python", http_server)
