@@ -19,7 +19,8 @@ import pytest
 
 from pipelines.settings import REPO_ROOT
 
-RUN = [sys.executable, "-m", "pipelines", "run", "--days", "1", "--scale", "0.002"]
+# (no look-back: the collision is the point, not the stocks)
+RUN = [sys.executable, "-m", "pipelines", "run", "--days", "1", "--scale", "0.002", "--lookback-days", "0"]
 # Generous: a run of a day at this scale takes about a minute here; the bounds only catch a hang.
 BOUND_SECONDS = 900
 EXIT_BUSY = 75
