@@ -19,8 +19,9 @@ import pytest
 
 from pipelines.settings import REPO_ROOT
 
-# (no look-back: the collision is the point, not the stocks)
-RUN = [sys.executable, "-m", "pipelines", "run", "--days", "1", "--scale", "0.002", "--lookback-days", "0"]
+# Two days, no look-back: the collision is the point, and A must still be running when it is
+# killed (one day was seen to end first on a loaded machine).
+RUN = [sys.executable, "-m", "pipelines", "run", "--days", "2", "--scale", "0.002", "--lookback-days", "0"]
 # Generous: a run of a day at this scale takes about a minute here; the bounds only catch a hang.
 BOUND_SECONDS = 900
 EXIT_BUSY = 75
@@ -78,7 +79,7 @@ def collision(tmp_path_factory):
 def test_a_run_beside_another_is_refused_naming_it(collision):
     _data, first, refused, _b_log, _ghosts = collision
     assert refused.returncode == EXIT_BUSY, refused.stderr[-3000:]
-    assert f"is in use by pid {first.pid} (`" in refused.stderr and "pipelines run --days 1" in refused.stderr
+    assert f"is in use by pid {first.pid} (`" in refused.stderr and "pipelines run --days 2" in refused.stderr
     assert "Traceback" not in refused.stderr
 
 
