@@ -69,6 +69,8 @@ def collision(tmp_path_factory):
     refused = subprocess.run(RUN, cwd=REPO_ROOT, env=cli_env(data), capture_output=True, text=True, timeout=BOUND_SECONDS)
     waiting = start(data, root / "b.log", EGOV_WRITER_LOCK_WAIT_SECONDS=str(BOUND_SECONDS))
     wait_for(lambda: "waiting up to" in (root / "b.log").read_text(errors="replace"), "run B to wait", waiting)
+    # Killed while one of its runs is started (between two runs the kill would leave none behind).
+    wait_for(lambda: runs_by_status(data).get(dg.DagsterRunStatus.STARTED), "a run of A to be started", first)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
     ghosts = runs_by_status(data).get(dg.DagsterRunStatus.STARTED, [])
@@ -123,6 +125,8 @@ def test_the_sweep_fails_a_dead_in_process_run_and_leaves_a_live_one(tmp_path, m
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    # The instance's storage made first: two processes creating it at once were seen to race.
+    dg.DagsterInstance.get().dispose()
     doomed, alive = (subprocess.Popen([sys.executable, "-c", SLEEPER], env=env, start_new_session=True) for _ in (1, 2))
     try:
         with dg.DagsterInstance.get() as instance:
