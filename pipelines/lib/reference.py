@@ -71,18 +71,21 @@ def parse_agency(record: dict) -> dict:
     }
 
 
-def _dbt_var(name: str) -> int:
-    """A rule the dbt models and the pipeline share, kept once in dbt_project.yml's vars."""
+def _dbt_vars() -> dict:
+    """The rules the dbt models and the pipeline share, kept once in dbt_project.yml's vars."""
     with (REPO_ROOT / "dbt_project" / "dbt_project.yml").open(encoding="utf-8") as f:
-        return int(yaml.safe_load(f)["vars"][name])
+        return yaml.safe_load(f)["vars"]
+
+
+_DBT_VARS = _dbt_vars()
 
 
 # An agency that ceased (merged into another) still reports its open dossiers under its own
 # code for up to 80 days after its last day (lifecycles end within 80 days of submission,
 # docs/source-api.md); it is pulled for this many days more, a margin of 10.
-REPORTING_TAIL_DAYS = _dbt_var("reporting_tail_days")
+REPORTING_TAIL_DAYS = int(_DBT_VARS["reporting_tail_days"])
 # The open stock of day D is known from every day of the agency from D − this to D − 1.
-STOCK_LOOKBACK_DAYS = _dbt_var("stock_lookback_days")
+STOCK_LOOKBACK_DAYS = int(_DBT_VARS["stock_lookback_days"])
 
 
 def agency_valid_on(agency: dict, day: date) -> bool:

@@ -41,8 +41,8 @@ expected as (
 ),
 
 expected_totals as (
+    -- Keyed by the total's code: an agency "as is", or 'VN' (the same in both geographies).
     select
-        geographies.geography,
         case when geographies.geography = 'national' then 'VN' else expected.as_is_agency_code end as agency_code,
         expected.period,
         expected.period_start,
@@ -76,17 +76,6 @@ as_is as (
     group by as_is_agency_code, period, period_start
 ),
 
-as_is_completeness as (
-    select as_is.*, totals.agency_days_expected,
-        totals.agencies_with_stocks_complete = totals.agencies_expected as stocks_complete
-    from as_is
-    inner join expected_totals as totals
-        on totals.geography = 'as_is'
-        and totals.agency_code = as_is.agency_code
-        and totals.period = as_is.period
-        and totals.period_start = as_is.period_start
-),
-
 national as (
     select
         geographies.geography,
@@ -101,22 +90,20 @@ national as (
     group by geographies.geography, period, period_start
 ),
 
-national_completeness as (
-    select national.*, totals.agency_days_expected,
-        totals.agencies_with_stocks_complete = totals.agencies_expected as stocks_complete
-    from national
-    inner join expected_totals as totals
-        on totals.geography = 'national'
-        and totals.period = national.period
-        and totals.period_start = national.period_start
+totals as (
+    select rolled_up.*, expected.agency_days_expected,
+        expected.agencies_with_stocks_complete = expected.agencies_expected as stocks_complete
+    from (select * from as_is union all by name select * from national) as rolled_up
+    inner join expected_totals as expected
+        on expected.agency_code = rolled_up.agency_code
+        and expected.period = rolled_up.period
+        and expected.period_start = rolled_up.period_start
 ),
 
 combined as (
     select * from as_was
     union all by name
-    select * from as_is_completeness
-    union all by name
-    select * from national_completeness
+    select * from totals
 ),
 
 final as (
