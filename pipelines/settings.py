@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,13 @@ PARTITIONS_START = "2024-01-01"
 
 def data_dir() -> Path:
     """The data directory: `EGOV_DATA_DIR`, else `data/` at the repo root."""
-    return Path(os.environ.get("EGOV_DATA_DIR") or REPO_ROOT / "data").resolve()
+    return _resolved(os.environ.get("EGOV_DATA_DIR") or str(REPO_ROOT / "data"))
+
+
+@lru_cache(maxsize=16)
+def _resolved(folder: str) -> Path:
+    # Every path of every agency-day starts here: resolving it each time was a tenth of ingesting one.
+    return Path(folder).resolve()
 
 
 def warehouse_path() -> Path:

@@ -16,7 +16,9 @@ from pipelines.settings import PARTITIONS_START, TIMEZONE_NAME
 
 DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone=TIMEZONE_NAME, end_offset=0)
 # A backfill of D days launches ceil(D / DAYS_PER_RUN) ingest runs; two run at once on two cores.
-DAYS_PER_RUN = 7
+# Each run pays ~10 s of its own (a process, the code location, Great Expectations' context):
+# a fortnight's run keeps that under a tenth of a run at 0.01, and a failed run costs two weeks.
+DAYS_PER_RUN = 14
 INGEST_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_RUN)
 # Run tag: the agencies a run is limited to (comma-separated codes); absent, every agency.
 AGENCIES_TAG = "egov/agencies"

@@ -158,6 +158,15 @@ class _OwnOriginSession(requests.Session):
         super().__init__()
         self.allowed_origin = allowed_origin
         self.max_redirects = MAX_REDIRECTS
+        self._environment: dict = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        # The environment's proxies and CA bundle, read once: every URL of the session is on
+        # one origin, and reading them per request was a twentieth of ingesting an agency-day.
+        key = (stream, verify, cert, tuple(sorted((proxies or {}).items())))
+        if key not in self._environment:
+            self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        return dict(self._environment[key])
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         target = super().get_redirect_target(resp)

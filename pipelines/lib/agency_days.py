@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import pyarrow.parquet as pq
 
 from pipelines.lib import paths
+from pipelines.lib.landing import read_parquet
 from pipelines.lib.reference import STOCK_LOOKBACK_DAYS, agency_reports_on
 from pipelines.settings import TIMEZONE
 
@@ -29,7 +29,7 @@ def last_complete_days(count: int, today: date | None = None) -> list[date]:
 
 
 def registry() -> list[dict]:
-    return pq.read_table(paths.agencies_file()).to_pylist()
+    return read_parquet(paths.agencies_file()).to_pylist()
 
 
 def unknown_agencies(agencies: list[str]) -> list[str]:

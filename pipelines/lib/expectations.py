@@ -146,15 +146,19 @@ def _unread_as_placeholder(frame, read: frozenset[str]):
     return frame.assign(**{c: placeholder for c in unread})
 
 
-def read_for_suite(path, suite_name: str):
-    """A Parquet file as a frame for `suite_name`: the columns it reads loaded, the others never
-    read from disk, present as placeholders (a large agency-day's status history stays on disk)."""
+def read_for_suite(paths: list, suite_name: str):
+    """Parquet files of one schema as one frame for `suite_name`, rows in the files' order: the
+    columns it reads loaded, the others never read from disk, present as placeholders (a large
+    agency-day's status history stays on disk). One conversion to pandas for all the files: a
+    run's agency-days are many small files, and the per-file cost was most of validating them."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parquet = pq.ParquetFile(path)
-    names = parquet.schema_arrow.names
     read = _columns_read(load_suite(suite_name))
-    frame = parquet.read(columns=[c for c in names if c in read]).to_pandas()
+    files = [pq.ParquetFile(path) for path in paths]
+    names = files[0].schema_arrow.names
+    table = pa.concat_tables([f.read(columns=[c for c in names if c in read]) for f in files])
+    frame = table.to_pandas()
     placeholder = _placeholder(len(frame))
     return frame.assign(**{c: placeholder for c in names if c not in read})[names]
 

@@ -24,6 +24,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from pipelines.lib import paths
+from pipelines.lib.landing import read_parquet
 from pipelines.lib.reference import agency_valid_on
 from pipelines.settings import REPO_ROOT, TIMEZONE, TIMEZONE_NAME, open_data_dir
 
@@ -247,7 +248,7 @@ def published_tables(latest: Path, updated_at: Callable[[str], datetime | None] 
 
 def read_agencies() -> list[dict]:
     file = paths.agencies_file()
-    return pq.read_table(file).to_pylist() if file.exists() else []
+    return read_parquet(file).to_pylist() if file.exists() else []
 
 
 def freshness_report(

@@ -23,10 +23,9 @@ from typing import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from pipelines.lib.expectations import Failure, SuiteResult
-from pipelines.lib.landing import partition_path, write_table_atomic
+from pipelines.lib.landing import partition_path, read_parquet, write_table_atomic
 from pipelines.lib.payload import QUARANTINE_SCHEMA, Rejected, quarantine_rows
 
 STAGE = "validation"
@@ -115,7 +114,7 @@ def split_rows(landed: pa.Table | Path, failures: Sequence[Failure], agency_code
         for row, value in zip(failure.rows, failure.values):
             reasons[row].append(f"{failure.name}: {value}" if value else failure.name)
     positions = sorted(reasons)
-    table = pq.read_table(landed) if positions and isinstance(landed, Path) else landed
+    table = read_parquet(landed) if positions and isinstance(landed, Path) else landed
     records = table.take(positions).to_pylist() if positions else []
     rejected = [Rejected(rec["dossier_code"], "; ".join(reasons[p]), rec) for p, rec in zip(positions, records)]
     return RowSplit(positions=positions, quarantine=quarantine_rows(rejected, agency_code, day, STAGE))
@@ -136,7 +135,7 @@ class ValidationQuarantine:
 def read_validation_quarantine(path: Path) -> ValidationQuarantine | None:
     if not path.exists():
         return None
-    table = pq.read_table(path)
+    table = read_parquet(path)
     meta = table.schema.metadata or {}
     landed = meta.get(LANDED_SHA_KEY)
     return ValidationQuarantine(
@@ -197,7 +196,7 @@ def volume_history(partitions_root: Path, agency_code: str, day: date, file_name
     for earlier in same_weekdays(day):
         path = partition_path(partitions_root, earlier, agency_code, file_name)
         if path.exists():
-            totals.append(int(pq.read_table(path, columns=["source_total"]).column(0)[0].as_py()))
+            totals.append(int(read_parquet(path, columns=["source_total"]).column(0)[0].as_py()))
     return totals
 
 

@@ -15,11 +15,10 @@ from datetime import date
 from typing import Iterator
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from pipelines.lib import paths
 from pipelines.lib.expectations import SuiteResult, read_for_suite, validate_frame
-from pipelines.lib.landing import partition_path, publish_by_link, sha256_of, write_table_atomic
+from pipelines.lib.landing import partition_path, publish_by_link, read_parquet, sha256_of, write_table_atomic
 from pipelines.lib.validation import (
     Verdict,
     block_share,
@@ -102,12 +101,6 @@ def _offsets(sizes: list[int]) -> list[int]:
     return out
 
 
-def _concat_frames(frames: list):
-    import pandas as pd
-
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-
 def validate_agency_days(agency_days: list[tuple[str, date]], run_name: str) -> RunValidation:
     """Validate and publish every landed agency-day of `agency_days` (procedures, then dossiers)."""
     verdicts = {key: AgencyDayVerdict(*key) for key in agency_days}
@@ -136,7 +129,7 @@ def _manifest_path(agency_code: str, day: date):
 
 def _validate_catalogues(keys, verdicts, run: RunValidation, run_name: str) -> None:
     """The catalogue suite over every catalogue of the run; a passing one is published to validated/."""
-    tables = [pq.read_table(_catalogue_path(*key)) for key in keys]
+    tables = [read_parquet(_catalogue_path(*key)) for key in keys]
     for part in chunks([t.num_rows for t in tables], chunk_rows()):
         table = pa.concat_tables([tables[i] for i in part])
         outcome = validate_frame(table.to_pandas(), "procedure_catalogue", key_column="procedure_code",
@@ -156,13 +149,13 @@ def _validate_catalogues(keys, verdicts, run: RunValidation, run_name: str) -> N
 
 def _validate_dossiers(keys, verdicts, run: RunValidation, run_name: str) -> None:
     """The three dossier suites over the run's landed agency-days, then each one judged and published."""
-    manifests = [pq.read_table(_manifest_path(*key)) for key in keys]
+    manifests = [read_parquet(_manifest_path(*key)) for key in keys]
     sizes = [m.column("landed")[0].as_py() for m in manifests]
     share = block_share()
     for part in chunks(sizes, chunk_rows()):
         part_keys = [keys[i] for i in part]
         offsets = _offsets([sizes[i] for i in part])
-        frame = _concat_frames([read_for_suite(_landed_path(*key), "raw_dossiers") for key in part_keys])
+        frame = read_for_suite([_landed_path(*key) for key in part_keys], "raw_dossiers")
         rows = validate_frame(frame, "raw_dossiers", run_name=run_name)
         manifest_frame = with_accounted_total(pa.concat_tables([manifests[i] for i in part]).to_pandas())
         partition = validate_frame(manifest_frame, "raw_dossier_partitions", key_column="agency_code",
@@ -225,7 +218,7 @@ def publish_validated(agency_code: str, day: date) -> dict:
     where = f"agency {agency_code}, day {day}"
     landed_path = _landed_path(agency_code, day)
     manifest_path = landed_path.with_name(paths.PARTITION_FILE)
-    manifest = pq.read_table(manifest_path)
+    manifest = read_parquet(manifest_path)
     counts = manifest.to_pylist()[0]
     judged = read_validation_quarantine(paths.validation_quarantine_file(agency_code, day))
     if judged is None or judged.landed_sha256 != counts["content_sha256"]:
@@ -242,7 +235,7 @@ def publish_validated(agency_code: str, day: date) -> dict:
         published = manifest
         publish_by_link(landed_path, dossiers_target)
     else:
-        kept = without_quarantined(pq.read_table(landed_path), judged.table)
+        kept = without_quarantined(read_parquet(landed_path), judged.table)
         if kept.num_rows != counts["landed"] - removed:
             raise GateError(f"{where}: {removed} rows are in the validation quarantine but "
                             f"{counts['landed'] - kept.num_rows} matched the landing; nothing was published. "
