@@ -23,6 +23,7 @@ from typing import Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from pipelines.lib.expectations import Failure, SuiteResult
 from pipelines.lib.landing import partition_path, read_parquet, write_table_atomic
@@ -190,14 +191,19 @@ def same_weekdays(day: date, weeks: int = VOLUME_WEEKS) -> list[date]:
     return [day - timedelta(weeks=n) for n in range(1, weeks + 1)]
 
 
-def volume_history(partitions_root: Path, agency_code: str, day: date, file_name: str) -> list[int]:
-    """The source's totals on the same weekday of the previous weeks, where they were validated."""
-    totals = []
-    for earlier in same_weekdays(day):
-        path = partition_path(partitions_root, earlier, agency_code, file_name)
-        if path.exists():
-            totals.append(int(read_parquet(path, columns=["source_total"]).column(0)[0].as_py()))
-    return totals
+def volume_histories(partitions_root: Path, keys: Sequence[tuple[str, date]], file_name: str) -> list[list[int]]:
+    """For each agency-day of `keys`, the source's totals on the same weekday of the previous
+    weeks, where they were validated: one read of every manifest a run needs (a run has
+    thousands of agency-days, each with up to VOLUME_WEEKS manifests behind it)."""
+    earlier = {(code, before) for code, day in keys for before in same_weekdays(day)}
+    files = [path for code, before in sorted(earlier)
+             if (path := partition_path(partitions_root, before, code, file_name)).exists()]
+    totals = {}
+    if files:
+        table = ds.dataset(files, format="parquet").to_table(columns=["agency_code", "day", "source_total"])
+        totals = dict(zip(zip(table.column("agency_code").to_pylist(), table.column("day").to_pylist()),
+                          table.column("source_total").to_pylist()))
+    return [[totals[code, before] for before in same_weekdays(day) if (code, before) in totals] for code, day in keys]
 
 
 def volume_bounds(history: Sequence[int]) -> VolumeBounds | None:

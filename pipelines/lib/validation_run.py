@@ -28,7 +28,7 @@ from pipelines.lib.validation import (
     split_rows,
     verdict,
     volume_bounds,
-    volume_history,
+    volume_histories,
     with_accounted_total,
     without_quarantined,
     write_validation_quarantine,
@@ -187,8 +187,9 @@ def _volume_frame(keys, sizes: list[int]):
     import pandas as pd
 
     records = []
-    for (agency_code, day), size in zip(keys, sizes):
-        bounds = volume_bounds(volume_history(paths.validated_partitions_root(), agency_code, day, paths.PARTITION_FILE))
+    histories = volume_histories(paths.validated_partitions_root(), keys, paths.PARTITION_FILE)
+    for (agency_code, day), size, history in zip(keys, sizes, histories):
+        bounds = volume_bounds(history)
         records.append({"agency_code": agency_code, "day": day, "rows": size,
                         "volume_min": bounds.low if bounds else None, "volume_max": bounds.high if bounds else None})
     frame = pd.DataFrame.from_records(records).astype({"volume_min": "float64", "volume_max": "float64"})

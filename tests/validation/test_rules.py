@@ -18,7 +18,7 @@ from pipelines.lib.validation import (
     same_weekdays,
     too_many_quarantined,
     volume_bounds,
-    volume_history,
+    volume_histories,
     without_quarantined,
     write_validation_quarantine,
 )
@@ -57,8 +57,8 @@ def test_volume_history_reads_the_validated_manifests_that_exist(tmp_path):
         write_parquet_atomic([{"agency_code": "A", "day": day, "source_total": total, "landed": total, "quarantined": 0,
                                "duplicates": 0, "content_sha256": "x"}], MANIFEST_SCHEMA,
                              partition_path(tmp_path, day, "A", "partition.parquet"))
-    assert volume_history(tmp_path, "A", date(2025, 3, 4), "partition.parquet") == [120, 90]
-    assert volume_history(tmp_path, "B", date(2025, 3, 4), "partition.parquet") == []
+    keys = [("A", date(2025, 3, 4)), ("B", date(2025, 3, 4)), ("A", date(2025, 3, 5))]
+    assert volume_histories(tmp_path, keys, "partition.parquet") == [[120, 90], [], [5000]]
 
 
 def test_one_bad_record_never_blocks_alone_but_a_share_does():
