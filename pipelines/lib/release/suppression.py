@@ -253,10 +253,14 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
             matrix[row, columns.index(part)] = -1
     values = wide.to_numpy()
     state = status.to_numpy(copy=True)
+    # Rows whose hidden cells changed since their identities were last checked: a row checked
+    # and left alone stays safe until one of its cells is hidden (a year has ~10^5 rows).
+    unchecked = (state != "").any(axis=1)
     changed = True
     while changed:
         changed = False
-        for i in np.flatnonzero((state != "").any(axis=1)):
+        for i in np.flatnonzero(unchecked):
+            unchecked[i] = False
             mask = state[i] != ""
             while determined := _determined(matrix.tobytes(), matrix.shape, tuple(mask)):
                 chosen = _companion(matrix, mask, values[i], determined[0])
@@ -268,10 +272,12 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
                 j = columns.index(column)
                 chosen = _protect_totals(values[:, j], state[:, j] != "", codes, total)
                 state[chosen, j] = SECONDARY
+                unchecked[chosen] = True
                 changed |= len(chosen) > 0
         if not changed:
             for i, j in _companions_together(matrix, relations, columns, values, state != ""):
                 state[i, j] = SECONDARY
+                unchecked[i] = True
                 changed = True
     return pd.DataFrame(state, index=status.index, columns=status.columns)
 
@@ -342,8 +348,20 @@ def _pinned(equations: np.ndarray, unknowns: np.ndarray, coefficients: np.ndarra
         cells, local_cells = np.unique(unknowns[entries], return_inverse=True)
         local_rows = np.unique(rows[entries], return_inverse=True)[1]
         sub = coo_matrix((coefficients[entries], (local_rows.ravel(), local_cells.ravel()))).tocsr()
-        pinned[cells] = _fixed(sub)
+        pinned[cells] = _fixed_once(sub.shape, sub.indices.dtype.str, sub.indptr.tobytes(), sub.indices.tobytes(),
+                                    sub.data.tobytes())
     return pinned
+
+
+@lru_cache(maxsize=1024)
+def _fixed_once(shape: tuple[int, int], index_type: str, indptr: bytes, indices: bytes, data: bytes) -> np.ndarray:
+    """`_fixed` of a component seen before answered from memory: the passes of `_secondary`
+    solve every component again, and most have not changed since the last pass."""
+    from scipy.sparse import csr_matrix
+
+    matrix = csr_matrix((np.frombuffer(data), np.frombuffer(indices, dtype=index_type),
+                         np.frombuffer(indptr, dtype=index_type)), shape=shape)
+    return _fixed(matrix)
 
 
 def _fixed(matrix) -> np.ndarray:
@@ -387,7 +405,7 @@ def _protect_totals(values: np.ndarray, hidden: np.ndarray, codes: np.ndarray, t
     return ranked[first]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=None)
 def _determined(matrix_bytes: bytes, shape: tuple[int, int], mask: tuple[bool, ...]) -> tuple[int, ...]:
     """Hidden columns whose value the visible ones fix: e_i lies in the row space of A_hidden."""
     matrix = np.frombuffer(matrix_bytes).reshape(shape)
