@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export EGOV_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: install manifest postgres chromium run test serve docs ui bench clean
+.PHONY: install manifest postgres redis chromium run test serve docs ui cluster cluster-stop bench clean
 
 install: $(STAMP)
 
@@ -30,12 +30,17 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql)
 
+# The cluster (its test too) uses Redis as Celery's broker: Debian's redis-server, installed where missing.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server)
+
 # The catalogue-page tests drive Debian's Chromium through Playwright: installed where missing.
 chromium:
 	@test -x /usr/bin/chromium || \
 	  ($(SUDO) apt-get update && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
-test: manifest postgres chromium
+test: manifest postgres redis chromium
 	$(BIN)/python -m pytest
 
 # The open-data releases, their catalogue page and the query API (/api/) at http://127.0.0.1:8000
@@ -51,6 +56,15 @@ docs: manifest
 
 ui: manifest
 	$(BIN)/python -m pipelines ui
+
+# PostgreSQL, Redis, WORKERS Celery workers, the daemon and the UI (http://127.0.0.1:3000) on
+# loopback, with the simulator as the agencies; Ctrl-C or `make cluster-stop` stops them all.
+WORKERS ?= 2
+cluster: manifest postgres redis
+	$(BIN)/python -m pipelines cluster --workers $(WORKERS)
+
+cluster-stop: $(STAMP)
+	$(BIN)/python -m pipelines cluster-stop
 
 # The benchmarks' own packages (dlt, matplotlib, psutil, pyinstrument) are not in `dev`.
 $(VENV)/.bench-installed: $(STAMP)

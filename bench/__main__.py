@@ -11,12 +11,14 @@ can be repeated and their medians reported. Then the incremental cost: the daily
 after 1 day of history and after 30 (or 365) days. Results go to bench/results/ as JSON,
 Markdown and a PNG chart; docs/performance.md explains them. Two plans run apart, with
 results of their own: `--history`, a year of history through the production path
-(bench.history), and `--national-year`, the national year in the warehouse
-(bench.national_year: a landed national day shifted across a year, dbt's full build and daily run).
+(bench.history), `--national-year`, the national year in the warehouse
+(bench.national_year: a landed national day shifted across a year, dbt's full build and daily run),
+and `--cluster`, the capacity of Celery workers (bench.cluster).
 
     .venv/bin/python -m bench [--scales 0.01,0.1,1.0] [--repeats 3] [--no-peer] [--incremental "0.1:30;0.01:365"]
     .venv/bin/python -m bench --history [--history-scale 0.01]
     .venv/bin/python -m bench --national-year [--base-scale 0.1 --replicas 10]
+    .venv/bin/python -m bench --cluster [--cluster-scales 0.1,1.0 --cluster-workers 1,2 --cluster-days 28]
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bench import history, national_year, report
+from bench import cluster, history, national_year, report
 from bench.measure import StepFailed, measure
 from bench.step import preload
 from pipelines.settings import REPO_ROOT, TIMEZONE
@@ -154,12 +156,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--national-year", action="store_true",
                         help="run the national-year plan (bench.national_year) instead of the scales")
     national_year.add_arguments(parser)
+    cluster.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.history:
         os.environ["EGOV_ALLOW_DEMO_KEY"] = "1"
         preload()
         written = history.run(args.work.parent / "history", args.history_scale, args.history_start,
                               args.history_end, SEED, args.out, step_env)
+        print(written[1].read_text(encoding="utf-8"))
+        return 0
+
+    if args.cluster:
+        os.environ["EGOV_ALLOW_DEMO_KEY"] = "1"
+        preload()
+        written = cluster.run(args.work.parent / "cluster", [float(s) for s in args.cluster_scales.split(",")],
+                              [int(w) for w in args.cluster_workers.split(",")], args.cluster_days,
+                              args.day or default_day(), SEED, args.out, step_env,
+                              {"cache_mb": SIMULATOR_CACHE_MB, "page_cache_mb": SIMULATOR_PAGE_CACHE_MB})
         print(written[1].read_text(encoding="utf-8"))
         return 0
 

@@ -25,6 +25,7 @@ STEPS = {
     "floor_query": "bench.floor:kpi_query",
     "peer": "bench.peer:load",
     "history": "bench.stages:land_history",
+    "cluster": "bench.cluster:capacity",
 }
 
 

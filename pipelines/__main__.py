@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -132,8 +132,21 @@ def main(argv: list[str] | None = None) -> int:
         "days before the first to pull too, where not held yet, so that its open stock is known "
         f"(default {STOCK_LOOKBACK_DAYS}; 0: none, and the stocks of the first days are published "
         "as incomplete_history)"))
+    backfill.add_argument("--cluster", action="store_true", help=(
+        "submit to the cluster `make cluster` runs on this data directory (its instance, daemon, workers and "
+        "agencies) instead of running the days here"))
+    cluster = sub.add_parser("cluster", help="PostgreSQL, Redis, Celery workers, the daemon and the UI on loopback "
+                                             "(Ctrl-C or `cluster-stop` stops them)")
+    cluster.add_argument("--workers", type=int, default=2)
+    cluster.add_argument("--port", type=int, default=3000, help="the Dagster UI's")
+    cluster.add_argument("--no-webserver", dest="webserver", action="store_false")
+    cluster.add_argument("--seed", type=int, default=DEMO_SEED, help="demo simulator, when EGOV_SOURCE_URL is not set")
+    cluster.add_argument("--scale", type=float, default=DEMO_SCALE)
+    cluster.add_argument("--faults", default="none")
+    sub.add_parser("cluster-stop", help="stop the cluster running on this data directory")
     args = parser.parse_args(argv)
-    commands = {"run": run_command, "ui": ui_command, "freshness": freshness_command, "backfill": backfill_command}
+    commands = {"run": run_command, "ui": ui_command, "freshness": freshness_command, "backfill": backfill_command,
+                "cluster": cluster_command, "cluster-stop": cluster_stop_command}
     try:
         return commands[args.command](args)
     except DataDirectoryBusy as busy:  # another run holds the data directory: say who, no traceback
@@ -178,15 +191,21 @@ def agency_source(args):
 
 
 def backfill_command(args) -> int:
-    """`python -m pipelines backfill --start D --end D [--agency CODE ...]` (docs/operations.md)."""
+    """`python -m pipelines backfill --start D --end D [--agency CODE ...] [--cluster]` (docs/operations.md)."""
     from pipelines.lib.agency_days import date_range
 
-    prepare_dagster_home()
-    from pipelines.defs.run_hygiene import sole_writer
-
     days = date_range(args.start, args.end)
-    # One writer per data directory, dead runs marked failed, before the simulator starts.
-    with sole_writer(), agency_source(args) as source:
+    with ExitStack() as stack:
+        if args.cluster:
+            # The cluster writes the data directory (it holds the writer lock): this only submits to it.
+            source = f"the cluster's agencies ({use_cluster()})"
+        else:
+            prepare_dagster_home()
+            from pipelines.defs.run_hygiene import sole_writer
+
+            # One writer per data directory, dead runs marked failed, before the simulator starts.
+            stack.enter_context(sole_writer())
+            source = stack.enter_context(agency_source(args))
         days = with_look_back(days, args.agency, args.lookback_days)
         print(f"Backfilling {args.start} … {args.end} for {', '.join(args.agency) if args.agency else 'every agency'} "
               f"from {source}")
@@ -236,6 +255,59 @@ def run_through_instance(days, agencies, title: str):
             bar.update(len(agency_days(finished, agencies)))
 
         return wait_for_backfill(instance, backfill_id, days, agencies=agencies, on_days_done=days_done)
+
+
+def use_cluster() -> str:
+    """Make this process a client of the cluster up on the data directory (its instance, daemon
+    and agencies); returns the agencies' URL."""
+    from pipelines.cluster.topology import ClusterNotRunning, state
+
+    try:
+        os.environ.update(state()["env"])
+    except ClusterNotRunning as absent:
+        raise SystemExit(str(absent)) from None
+    return os.environ.get("EGOV_SOURCE_URL", "")
+
+
+def cluster_command(args) -> int:
+    """`make cluster WORKERS=N`: the whole topology on loopback until Ctrl-C or `cluster-stop`
+    (pipelines/cluster/topology.py, docs/operations.md 'The cluster')."""
+    import signal
+
+    from pipelines.cluster.topology import cluster
+
+    # `cluster-stop` sends SIGTERM: stop as Ctrl-C does, in order.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with agency_source(args) as source, cluster(args.workers, args.port if args.webserver else None) as up:
+            print(f"Cluster up on {data_dir()}: {len(up.workers())} Celery worker(s), the daemon"
+                  f"{', the UI at http://127.0.0.1:' + str(args.port) if args.webserver else ''}; agencies: {source}.\n"
+                  f"Backfill from the UI, or: python -m pipelines backfill --cluster --start D --end D. "
+                  f"Logs: {up.folder / 'logs'}. Ctrl-C or `make cluster-stop` stops it.", flush=True)
+            reported: set[str] = set()
+            while True:
+                for name, process in up.processes.items():
+                    if process.poll() is not None and name not in reported:
+                        reported.add(name)
+                        print(f"{name} exited ({process.returncode}); the rest goes on (a run it held is failed "
+                              "by run monitoring, then retried on a live worker)", flush=True)
+                time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    print("Cluster stopped.", flush=True)
+    return 0
+
+
+def cluster_stop_command(args) -> int:
+    """`make cluster-stop`: the cluster of this data directory stops as on Ctrl-C; exit 1 if none runs."""
+    from pipelines.cluster.topology import ClusterNotRunning, stop
+
+    try:
+        print(f"Stopped the cluster (pid {stop()}).")
+    except ClusterNotRunning as absent:
+        print(absent, file=sys.stderr)
+        return 1
+    return 0
 
 
 def ui_command(args) -> int:

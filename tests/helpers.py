@@ -5,6 +5,16 @@ from dataclasses import dataclass
 
 import duckdb
 
+# Release files stamped with when the release was made (and the checksums of those): two runs
+# of the same days differ there by design, and nowhere else.
+STAMPED = {"CHANGELOG.md", "datapackage.json", "dcat.jsonld", "freshness.json", "SHA256SUMS"}
+
+
+def file_bytes(folder, pattern: str) -> dict:
+    """{path under `folder`: bytes} of the files matching `pattern`."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.glob(pattern) if p.is_file()}
+
+
 def serve(sim, tmp_path, monkeypatch):
     """Start `sim` on 127.0.0.1 and point the pipeline at it, as `make run` does."""
     from simulator import start_server

@@ -7,18 +7,15 @@ from datetime import date, datetime
 
 import pytest
 
-from tests.helpers import run_graph
+from tests.helpers import STAMPED, file_bytes, run_graph
 
 DAYS = [date(2025, 3, 3), date(2025, 3, 4)]
 AGENCIES = ["000.00.00.G12", "000.00.00.H29"]
-# Stamped with when the release was made (and the checksums of those): they differ by design.
-STAMPED = {"CHANGELOG.md", "datapackage.json", "dcat.jsonld", "freshness.json", "SHA256SUMS"}
 
 
 def _compare(runs, folder: str, pattern: str) -> tuple[set, list]:
     """The file names under `folder` of the clean run, and those whose bytes differ in the flaky run."""
-    clean, flaky = ({str(p.relative_to(runs[f] / folder)): p.read_bytes()
-                     for p in (runs[f] / folder).glob(pattern) if p.is_file()} for f in ("none", "flaky"))
+    clean, flaky = (file_bytes(runs[f] / folder, pattern) for f in ("none", "flaky"))
     assert clean.keys() == flaky.keys()
     return set(clean), sorted(name for name in clean if clean[name] != flaky[name])
 

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from pipelines.cluster.services import postgres_server
 from pipelines.lib import paths
 from pipelines.lib.ingest import PARTITION_SCHEMA
 from pipelines.lib.landing import partition_path, write_parquet_atomic
@@ -27,6 +28,13 @@ class Receiver:
     status: int = 200
     bodies: list[dict] = field(default_factory=list)
     attempts: int = 0
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL on 127.0.0.1 (Debian's package; `make test` installs it): its DAGSTER_PG_* environment."""
+    with postgres_server() as env:
+        yield env
 
 
 @pytest.fixture

@@ -3,65 +3,18 @@ test on loopback, and the embedded one (config/dagster.yaml) as `make run` and `
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
 import psycopg2
-import pytest
 
 from pipelines.defs.concurrency import POOL_LIMITS, apply_pool_limits
 from pipelines.settings import REPO_ROOT
 from tests.helpers import serve
 
 AGENCY, DAY = "000.00.00.G12", date(2025, 3, 4)  # the Ministry of Finance: valid that day, no successor
-PASSWORD = "pg-test-only-7c1e"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A throwaway PostgreSQL cluster on 127.0.0.1 (Debian's package; `make test` installs it).
-
-    PostgreSQL refuses to run as root: as root (CI), the cluster is the `postgres` user's."""
-    initdbs = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    assert initdbs, "PostgreSQL is not installed: run `make test` (it installs Debian's postgresql)"
-    bindir = initdbs[-1].parent
-    root = Path(tempfile.mkdtemp(prefix="egov-pg-"))
-    as_owner = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-        as_owner = ["runuser", "-u", "postgres", "--"]
-    password_file = root / "pw"
-    password_file.write_text(PASSWORD)
-    if as_owner:
-        shutil.chown(password_file, "postgres", "postgres")
-    data, port = root / "data", free_port()
-    subprocess.run([*as_owner, str(bindir / "initdb"), "-D", str(data), "-U", "dagster", "--pwfile", str(password_file),
-                    "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8"], check=True, capture_output=True)
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root}"
-    subprocess.run([*as_owner, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"),
-                    "-w", "start"], check=True, capture_output=True)
-    try:
-        con = psycopg2.connect(host="127.0.0.1", port=port, user="dagster", password=PASSWORD, dbname="postgres")
-        con.autocommit = True  # CREATE DATABASE cannot run in a transaction
-        con.cursor().execute("create database dagster")
-        con.close()
-        yield {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(port), "DAGSTER_PG_DB": "dagster",
-               "DAGSTER_PG_USER": "dagster", "DAGSTER_PG_PASSWORD": PASSWORD}
-    finally:
-        subprocess.run([*as_owner, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def home_with(tmp_path: Path, config: str) -> Path:
@@ -95,7 +48,7 @@ def test_one_agency_day_runs_through_the_production_instance(postgres, data_dir,
     assert (data_dir / "validated" / "partitions" / f"date={DAY}" / f"agency={AGENCY}" / "partition.parquet").exists()
     # What the webserver and the daemon will read: in PostgreSQL, not in local files.
     db = {"host": postgres["DAGSTER_PG_HOST"], "port": postgres["DAGSTER_PG_PORT"], "dbname": "dagster",
-          "user": "dagster", "password": PASSWORD}
+          "user": "dagster", "password": postgres["DAGSTER_PG_PASSWORD"]}
     with psycopg2.connect(**db) as con, con.cursor() as cursor:
         cursor.execute("select pipeline_name, status from runs order by create_timestamp")
         assert cursor.fetchall() == [("registry_job", "SUCCESS"), ("ingest_job", "SUCCESS")]
