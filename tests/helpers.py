@@ -1,6 +1,7 @@
 """Helpers the tests share."""
 
 import json
+import time
 from dataclasses import dataclass
 
 import duckdb
@@ -13,6 +14,19 @@ STAMPED = {"CHANGELOG.md", "datapackage.json", "dcat.jsonld", "freshness.json", 
 def file_bytes(folder, pattern: str) -> dict:
     """{path under `folder`: bytes} of the files matching `pattern`."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.glob(pattern) if p.is_file()}
+
+
+def wait_for(condition, what: str, process=None, log=None, *, seconds: float, poll: float = 0.2):
+    """`condition()`'s first true value, polled until `seconds` have passed (a safety net for a
+    hang, not a measure); fails at once, with the tail of `log`, if `process` exits first."""
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"exited ({process.returncode}) before {what}"
+                                 + (":\n" + log.read_text(errors="replace")[-4000:] if log else ""))
+        time.sleep(poll)
+    return value
 
 
 def serve(sim, tmp_path, monkeypatch):

@@ -11,19 +11,21 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from pipelines.settings import REPO_ROOT
+from tests import helpers
 
 # Two days, no look-back: the collision is the point, and A must still be running when it is
 # killed (one day was seen to end first on a loaded machine).
 RUN = [sys.executable, "-m", "pipelines", "run", "--days", "2", "--scale", "0.002", "--lookback-days", "0"]
 # Generous: a run of a day at this scale takes about a minute here; the bounds only catch a hang.
 BOUND_SECONDS = 900
+wait_for = partial(helpers.wait_for, seconds=BOUND_SECONDS)
 EXIT_BUSY = 75
 
 
@@ -37,14 +39,6 @@ def start(data: Path, log: Path, **extra) -> subprocess.Popen:
     with open(log, "wb") as out:
         return subprocess.Popen(RUN, cwd=REPO_ROOT, env=cli_env(data, **extra), stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-
-
-def wait_for(condition, what: str, process: subprocess.Popen | None = None) -> None:
-    deadline = time.monotonic() + BOUND_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        assert process is None or process.poll() is None, f"exited ({process.returncode}) before {what}"
-        time.sleep(0.2)
 
 
 def runs_by_status(data: Path) -> dict:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-
 from pipelines.lib import paths
 from pipelines.lib.landing import read_parquet
 from pipelines.lib.reference import STOCK_LOOKBACK_DAYS, agency_reports_on

@@ -19,9 +19,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 
 import dagster as dg
@@ -33,6 +33,7 @@ from pipelines.cluster.services import free_port
 from pipelines.defs.schedules import RANGE_START_TAG
 from pipelines.lib.processes import is_running
 from pipelines.settings import REPO_ROOT
+from tests import helpers
 from tests.helpers import STAMPED, file_bytes, run_graph, serve
 
 SEED, SCALE, NOW = 15, 0.002, datetime(2025, 3, 6)
@@ -42,6 +43,7 @@ DAYS = [date(2025, 3, 3), date(2025, 3, 4)]
 REQUESTS_BEFORE_KILL = 20
 # Safety nets for a hang, not measures: this machine may be busy.
 BOUND_SECONDS = 1800
+wait_for = partial(helpers.wait_for, seconds=BOUND_SECONDS, poll=0.5)
 
 
 class Gate:
@@ -73,17 +75,6 @@ def gated(server, gate: Gate) -> None:
             super().do_GET()
 
     server.RequestHandlerClass = GatedHandler
-
-
-def wait_for(condition, what: str, process: subprocess.Popen | None = None, log: Path | None = None):
-    deadline = time.monotonic() + BOUND_SECONDS
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"the cluster exited ({process.returncode}) before {what}:\n"
-                                 + (log.read_text(errors="replace")[-4000:] if log else ""))
-        time.sleep(0.5)
-    return value
 
 
 def celery_worker(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | None:
