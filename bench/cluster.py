@@ -31,7 +31,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.measure import measure, tree_rss
+from bench.measure import cpu_seconds, measure, simulator_process, tree_rss
 from pipelines.defs.partitions import DAYS_PER_RUN
 from pipelines.settings import REPO_ROOT, TIMEZONE, data_dir
 
@@ -134,16 +134,14 @@ def run(work: Path, scales: list[float], worker_counts: list[int], days: int, la
         os.environ["EGOV_DATA_DIR"] = str(work / f"scale-{scale}" / "simulator")  # simulator()'s port file
         with simulator(seed, scale, "none", **simulator_options) as (base_url, tokens_file):
             source = {"EGOV_SOURCE_URL": base_url, "EGOV_AGENCY_TOKENS_FILE": str(tokens_file)}
-            served = next(p for p in psutil.Process().children() if "simulator" in " ".join(p.cmdline()))
+            served = simulator_process()
             for workers in worker_counts:
-                before = served.cpu_times()
+                before = cpu_seconds(served)
                 env = env_for(work / f"scale-{scale}" / f"workers-{workers}", source)
                 measured = measure("cluster", {"workers": workers, "first": first_day.isoformat(),
                                                "last": last_day.isoformat()}, env)
-                after = served.cpu_times()
                 results["runs"].append({"scale": scale, **asdict(measured), "load_average": os.getloadavg()[0],
-                                        "simulator_cpu_seconds": round(after.user + after.system
-                                                                       - before.user - before.system, 1)})
+                                        "simulator_cpu_seconds": round(cpu_seconds(served) - before, 1)})
                 print(f"    scale {scale}, {workers} worker(s): ingestion {measured.result['ingest_seconds']} s, "
                       f"KPI run {measured.result['kpi_seconds']} s", flush=True)
                 write(results, out)  # an interrupted plan leaves what it measured

@@ -20,14 +20,12 @@ import os
 import platform
 import shutil
 import subprocess
-import time
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import psutil
 
-from bench.measure import measure
+from bench.measure import cpu_seconds, measure, simulator_process
 from pipelines.settings import REPO_ROOT, TIMEZONE
 
 GOAL_YEAR_SECONDS = 15 * 60
@@ -40,11 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history-scale", type=float, default=0.01)
     parser.add_argument("--history-start", type=date.fromisoformat, default=date(2025, 1, 1))
     parser.add_argument("--history-end", type=date.fromisoformat, default=date(2025, 12, 31))
-
-
-def _simulator_cpu(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
 
 
 def _size_mb(folder: Path) -> float:
@@ -68,11 +61,11 @@ def run(work: Path, scale: float, start: date, end: date, seed: int, out: Path, 
     os.environ["EGOV_DATA_DIR"] = str(work / "simulator")  # where simulator() keeps its port file
     with simulator(seed, scale, "none") as (base_url, tokens_file):
         source = {"EGOV_SOURCE_URL": base_url, "EGOV_AGENCY_TOKENS_FILE": str(tokens_file)}
-        sim_pid = next(p.pid for p in psutil.Process().children() if "simulator" in " ".join(p.cmdline()))
+        served_by = simulator_process()
         year_env, day_env = env_for(work / "year", source), env_for(work / "one-day", source)
-        served = _simulator_cpu(sim_pid)
+        served = cpu_seconds(served_by)
         year = measure("orchestrated", {"first": start.isoformat(), "last": end.isoformat()}, year_env)
-        results["year"] = {**asdict(year), "simulator_cpu_seconds": round(_simulator_cpu(sim_pid) - served, 2),
+        results["year"] = {**asdict(year), "simulator_cpu_seconds": round(cpu_seconds(served_by) - served, 2),
                            "data_dir_mb": _size_mb(Path(year_env["EGOV_DATA_DIR"]))}
         print(f"    year: {year.seconds:.0f} s, {year.result['runs']} runs, {year.peak_rss_mb:.0f} MiB", flush=True)
         write(results, out)  # an interrupted plan still leaves the year's figures

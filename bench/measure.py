@@ -52,6 +52,17 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
+def simulator_process() -> psutil.Process:
+    """The simulator this bench process started (pipelines.__main__.simulator): its CPU is reported apart."""
+    return next(p for p in psutil.Process().children() if "simulator" in " ".join(p.cmdline()))
+
+
+def cpu_seconds(process: psutil.Process) -> float:
+    """User + system CPU of one process so far."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 def measure(step: str, options: dict, env: dict[str, str]) -> Measurement:
     """`step` with its options in a forked process with `env`; fails naming the step and its log."""
     with tempfile.TemporaryDirectory(prefix="bench-step-") as scratch:
