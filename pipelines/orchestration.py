@@ -24,7 +24,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset
 from dagster._core.definitions.events import AssetKeyPartitionKey
-from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus, PartitionBackfill
 from dagster._core.utils import make_new_backfill_id
 
 from pipelines.defs.concurrency import apply_pool_limits
@@ -43,6 +43,13 @@ LIVE_HEARTBEAT_SECONDS = 60
 # Beside the instance: the pid of the daemon a CLI command started.
 PID_FILE = "cli-daemon.pid"
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+# Work a daemon has taken on and would leave half done if stopped: runs it launched or will
+# launch, backfills it is running.
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
+             dg.DagsterRunStatus.CANCELING]
+BACKFILLS_IN_FLIGHT = [BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING]
+# How long a CLI's daemon is given to finish that work before it is stopped regardless.
+SETTLE_SECONDS = 2 * 3600
 
 
 def backfill_subset(defs: dg.Definitions, days: list[date], with_registry: bool) -> AssetGraphSubset:
@@ -84,9 +91,10 @@ def daemon_is_live(instance: dg.DagsterInstance) -> bool:
 
 
 @contextmanager
-def running_daemon(instance: dg.DagsterInstance, log_file: Path) -> Iterator[bool]:
+def running_daemon(instance: dg.DagsterInstance, log_file: Path, *, drain: bool = True) -> Iterator[bool]:
     """A daemon for the block: the instance's own when one is live (yields False), else
-    `dagster-daemon run` started here and stopped after (yields True)."""
+    `dagster-daemon run` started here and stopped after (yields True), once its work in flight
+    is done when the block ends normally and `drain` is set."""
     apply_pool_limits(instance)
     if daemon_is_live(instance):
         yield False
@@ -101,6 +109,8 @@ def running_daemon(instance: dg.DagsterInstance, log_file: Path) -> Iterator[boo
     pid_file.write_text(str(process.pid))
     try:
         yield True
+        if drain:
+            settle(instance)
     finally:
         pid_file.unlink(missing_ok=True)
         process.terminate()
@@ -111,6 +121,21 @@ def running_daemon(instance: dg.DagsterInstance, log_file: Path) -> Iterator[boo
             process.wait()
         # Its last heartbeat would pass for a live daemon for another minute.
         instance.wipe_daemon_heartbeats()
+
+
+def settle(instance: dg.DagsterInstance, timeout: float = SETTLE_SECONDS, poll: float = 1.0) -> None:
+    """Wait until the daemon has no work in flight. The block's own backfill may have finished
+    while the daemon still runs another's: one a killed CLI left (its failed runs retried), or
+    the KPI run the sensor launched for it. Stopped mid-launch, such a run would be left STARTING,
+    or its worker would go on writing after the writer lock is released."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not (instance.get_run_records(filters=dg.RunsFilter(statuses=IN_FLIGHT), limit=1)
+                or instance.get_backfills(filters=BulkActionsFilter(statuses=BACKFILLS_IN_FLIGHT), limit=1)):
+            return
+        time.sleep(poll)
+    print(f"The daemon still had runs in flight after {timeout:.0f} s; stopping it: the next run marks those "
+          "whose process is gone failed.", file=sys.stderr)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Run A is ingesting a day; run C, started beside it, is refused by name at once; run B, told to
 wait, waits. A is killed with SIGKILL (it, its workers, its simulator): B then takes the data
-directory, marks A's dead runs failed, and completes. No run is left STARTED, no temporary file
+directory, marks A's dead runs failed, and completes. No run is left STARTED or STARTING, no temporary file
 is left, DuckDB reports no lock conflict. And, at the level of the instance, the sweep fails a
 dead run and leaves a live one running.
 """
@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from functools import partial
 from pathlib import Path
 
@@ -67,7 +68,9 @@ def collision(tmp_path_factory):
     wait_for(lambda: runs_by_status(data).get(dg.DagsterRunStatus.STARTED), "a run of A to be started", first)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
-    ghosts = runs_by_status(data).get(dg.DagsterRunStatus.STARTED, [])
+    # A run the daemon was launching at that moment stays STARTING: a ghost as well.
+    at_kill = runs_by_status(data)
+    ghosts = at_kill.get(dg.DagsterRunStatus.STARTED, []) + at_kill.get(dg.DagsterRunStatus.STARTING, [])
     assert waiting.wait(timeout=BOUND_SECONDS) == 0, (root / "b.log").read_text(errors="replace")[-4000:]
     return data, first, refused, (root / "b.log").read_text(errors="replace"), ghosts
 
@@ -88,7 +91,7 @@ def test_a_waiting_run_completes_once_the_killed_one_is_gone(collision):
 
 def test_no_run_is_left_started_after_a_kill(collision):
     data, _first, _refused, b_log, ghosts = collision
-    assert ghosts, "the kill left runs STARTED (else this test shows nothing)"
+    assert ghosts, "the kill left runs STARTED or STARTING (else this test shows nothing)"
     statuses = runs_by_status(data)
     assert dg.DagsterRunStatus.STARTED not in statuses and dg.DagsterRunStatus.STARTING not in statuses
     assert set(ghosts) <= set(statuses[dg.DagsterRunStatus.FAILURE])
@@ -140,3 +143,35 @@ def test_the_sweep_fails_a_dead_in_process_run_and_leaves_a_live_one(tmp_path, m
     finally:
         os.killpg(alive.pid, signal.SIGKILL)
         alive.wait()
+
+
+def test_the_sweep_fails_a_run_left_starting_by_a_dead_launch(tmp_path, monkeypatch):
+    """A kill while the daemon was launching leaves runs STARTING: failed when their worker is
+    gone, or when none was started and no daemon is live to start one; left alone otherwise."""
+    from dagster._core.events import DagsterEvent, DagsterEventType, EngineEventData
+    from dagster._core.utils import make_new_run_id
+    from dagster._daemon.types import DaemonHeartbeat
+
+    from pipelines.defs.run_hygiene import fail_dead_runs
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    dead_worker = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_worker.wait()
+    with dg.DagsterInstance.get() as instance:
+        def starting(worker: int | None) -> str:
+            run = instance.add_run(dg.DagsterRun(job_name="ingest_job", run_id=make_new_run_id()))
+            instance.report_dagster_event(DagsterEvent(DagsterEventType.RUN_STARTING.value, job_name=run.job_name),
+                                          run_id=run.run_id)
+            if worker is not None:
+                instance.report_engine_event(f"Started process for run (pid: {worker}).", run,
+                                             EngineEventData.in_process(worker))
+            return run.run_id
+
+        launched, alive, gone = starting(None), starting(os.getpid()), starting(dead_worker.pid)
+        instance.add_daemon_heartbeat(DaemonHeartbeat(time.time(), "BACKFILL", None, None))
+        assert fail_dead_runs(instance) == [gone]  # a daemon is live: it may still launch the first
+        instance.wipe_daemon_heartbeats()
+        assert fail_dead_runs(instance) == [launched]
+        assert instance.get_run_by_id(alive).status == dg.DagsterRunStatus.STARTING
+        (message,) = [e.message for e in instance.all_logs(launched, of_type=DagsterEventType.RUN_FAILURE)]
+        assert "The daemon that was launching this run is gone" in message

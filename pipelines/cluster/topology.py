@@ -172,8 +172,9 @@ def cluster(workers: int, webserver_port: int | None = None) -> Iterator[Cluster
                                                     "--without-mingle", "--without-gossip"], logs)
         names = {worker_name(n) for n in range(1, workers + 1)}
         _wait_until(lambda: _answering(instance.run_launcher.celery, names), "every worker to answer", running)
-        # The daemon that launches the runs (the same one `make run` starts), stopped first at the end.
-        stack.enter_context(running_daemon(instance, logs / "daemon.log"))
+        # The daemon that launches the runs (the same one `make run` starts), stopped first at the end;
+        # runs still in flight then are left to run monitoring and retries, as for a lost worker.
+        stack.enter_context(running_daemon(instance, logs / "daemon.log", drain=False))
         pid_file = Path(instance.root_directory) / PID_FILE
         daemon_pid = int(pid_file.read_text()) if pid_file.exists() else None
         ui = None

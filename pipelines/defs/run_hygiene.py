@@ -1,13 +1,13 @@
 """Runs that died are marked failed, so the Dagster UI never shows a ghost run.
 
 A run whose process is killed (a run the daemon launched as a local process, or an in-process
-run of the tests and the bench) stays STARTED in the instance: nothing outside it knows it is
-gone. Dagster's run monitoring does not help there: it only checks a run worker's health
+run of the tests and the bench) stays STARTED in the instance, or STARTING when the kill came
+while the daemon was launching it: nothing outside it knows it is gone. Dagster's run monitoring does not help there: it only checks a run worker's health
 through a run launcher that supports it, which the DefaultRunLauncher does not, so all it does
 is fail a run stuck STARTING past `start_timeout_seconds` or running past `max_runtime_seconds`
 (config/dagster.yaml), and only while a daemon runs. So the CLI, holding the data directory's
-writer lock, sweeps: every STARTED run of this machine whose process is gone is reported
-failed. With another run launcher (pods, containers) runs are left to run monitoring and run
+writer lock, sweeps: every STARTED or STARTING run of this machine whose process is gone is
+reported failed. With another run launcher (pods, containers) runs are left to run monitoring and run
 retries (docs/operations.md, 'One writer per data directory').
 """
 
@@ -24,26 +24,44 @@ from pipelines.lib.writer_lock import writer_lock
 from pipelines.settings import data_dir
 
 
-def run_process(instance: dg.DagsterInstance, run_id: str) -> int | None:
-    """The pid that started the run (its RUN_START event), None before it started."""
+def run_process(instance: dg.DagsterInstance, run_id: str) -> tuple[int, float] | None:
+    """The pid that runs the run and when it said so: its RUN_START event's, else (a run still
+    STARTING) the run worker's pid its code server reported; None when neither was recorded."""
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_START, limit=1).records
-    return records[0].event_log_entry.dagster_event.pid if records else None
+    if records:
+        return records[0].event_log_entry.dagster_event.pid, records[0].timestamp
+    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT).records:
+        pid = record.event_log_entry.dagster_event.engine_event_data.metadata.get("pid")
+        if pid is not None:  # "Started process for run (pid: N)."
+            return int(pid.value), record.timestamp
+    return None
 
 
-def dead_runs(instance: dg.DagsterInstance) -> list[tuple[dg.DagsterRun, int]]:
-    """STARTED runs of this machine whose process is no longer running, with that pid: in-process
-    runs, and runs the daemon launched as local processes (the DefaultRunLauncher's)."""
+def dead_runs(instance: dg.DagsterInstance) -> list[tuple[dg.DagsterRun, int | None]]:
+    """STARTED or STARTING runs of this machine whose process is no longer running, with that
+    pid: in-process runs, and runs the daemon launched as local processes (the
+    DefaultRunLauncher's). A run STARTING with no process recorded is dead once no daemon is
+    live to go on launching it (its pid is then None)."""
     from dagster._core.launcher import DefaultRunLauncher
 
+    from pipelines.orchestration import daemon_is_live
+
     local_launcher = isinstance(instance.run_launcher, DefaultRunLauncher)
+    launching = None  # asked once, and only when a run needs it
     dead = []
-    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+    statuses = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
+    for record in instance.get_run_records(filters=dg.RunsFilter(statuses=statuses)):
         run = record.dagster_run
         if run.remote_job_origin is not None and not local_launcher:  # a remote launcher's and run monitoring's
             continue
-        pid = run_process(instance, run.run_id)
-        if pid is not None and not is_running(pid, since=record.start_time):
-            dead.append((run, pid))
+        process = run_process(instance, run.run_id)
+        if process is None:
+            if run.status == dg.DagsterRunStatus.STARTING:
+                launching = daemon_is_live(instance) if launching is None else launching
+                if not launching:
+                    dead.append((run, None))
+        elif not is_running(process[0], since=process[1]):
+            dead.append((run, process[0]))
     return dead
 
 
@@ -51,9 +69,11 @@ def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     """Mark every dead in-process run failed; returns their ids."""
     failed = []
     for run, pid in dead_runs(instance):
+        process = f"The process that ran this run (pid {pid}) is gone" if pid else \
+            "The daemon that was launching this run is gone"
         instance.report_run_failed(
-            run, f"The process that ran this run (pid {pid}) is gone: killed or crashed. Marked failed by the next "
-                 "`python -m pipelines` run; rerun its partitions if they are still needed."
+            run, f"{process}: killed or crashed. Marked failed by the next `python -m pipelines` run; rerun its "
+                 "partitions if they are still needed."
         )
         failed.append(run.run_id)
     return failed
