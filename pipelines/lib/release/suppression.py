@@ -28,8 +28,13 @@ Secondary suppression, so that no hidden cell can be worked out from visible one
   every group: a group with exactly one hidden cell gets its smallest non-zero visible part hidden;
 - then all these identities together, one linear system over the hidden cells of every row (a
   reader may solve them at once): a hidden cell they fix (its unit vector lies in the row space
-  of its connected component's matrix) gets a companion, the smallest non-zero visible cell of
-  an identity it appears in. Components above DENSE_UNKNOWNS cells are tested by projecting
+  of its connected component's matrix) gets companions that free it in one step, a hypercube:
+  the four corners of a rectangle through it in two of its totals, each corner hiding the cells
+  the row's equations tie to it, with the totals the corners are parts of (`_hypercube`); the
+  cheapest, fewest published zeros first. A single companion seldom frees such a cell (the
+  cell sits on a tree of hidden cells, and one more leaf is pinned in turn): on a year at 0.01
+  that cascaded and the release never finished. Without a rectangle, the smallest non-zero
+  visible cell of an identity it appears in. Components above DENSE_UNKNOWNS cells are tested by projecting
   random vectors on the null space (sparse least squares) instead of a dense SVD.
 All three run until nothing changes.
 """
@@ -39,8 +44,10 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from functools import lru_cache
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -285,14 +292,170 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
 def _companions_together(matrix: np.ndarray, relations, columns: list[str], values: np.ndarray,
                          hidden: np.ndarray) -> set[tuple[int, int]]:
     """Cells to hide so that all the identities solved together pin no hidden cell: for each
-    pinned one, the smallest non-zero visible cell of an identity it appears in."""
+    pinned one, the cheapest hypercube around it (`_hypercube`), else the smallest non-zero
+    visible cell of an identity it appears in."""
     equations, unknowns, coefficients = _system(matrix, relations, columns, hidden)
     if not len(unknowns):
         return set()
     cells = np.argwhere(hidden)
     pinned = cells[_pinned(equations, unknowns, coefficients, len(cells))]
-    chosen = (_smallest_visible(_neighbours(matrix, relations, columns, i, j), values, hidden) for i, j in pinned)
-    return {cell for cell in chosen if cell is not None}
+    corners = _Corners(relations)
+    chosen = set()
+    for i, j in pinned:
+        cube = _hypercube(int(i), int(j), matrix, relations, columns, values, hidden, corners)
+        if cube is None:
+            single = _smallest_visible(_neighbours(matrix, relations, columns, i, j), values, hidden)
+            cube = [] if single is None else [single]
+        chosen.update(cube)
+    return chosen
+
+
+class _Corners:
+    """What `_hypercube` looks up, built once per pass: for each pair of relations, the row at
+    each pair of their groups; for each relation, the total row of each group."""
+
+    def __init__(self, relations):
+        self.relations = relations
+        self.at: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, int]] = {}
+        self.totals, self.codes, self.is_total = [], [], []
+        for codes, total, _ in relations:
+            of_group = np.full(codes.max() + 1, -1)
+            of_group[codes[total & (codes >= 0)]] = np.flatnonzero(total & (codes >= 0))
+            # Python lists: `_carried` reads a handful of rows at a time, many times.
+            self.totals.append(of_group.tolist())
+            self.codes.append(codes.tolist())
+            self.is_total.append(total.tolist())
+
+    def rows_at(self, first: int, second: int):
+        """A lookup: the row in group codes_first[n] of relation `first` and codes_second[n] of `second`, or -1."""
+        if (first, second) not in self.at:
+            a, b = self.relations[first][0], self.relations[second][0]
+            both = np.flatnonzero((a >= 0) & (b >= 0))
+            width = int(b.max()) + 1
+            keys = a[both].astype(np.int64) * width + b[both]
+            order = np.argsort(keys)
+            self.at[first, second] = (keys[order], both[order], width)
+        keys, rows, width = self.at[first, second]
+
+        def lookup(codes_first: np.ndarray, codes_second: np.ndarray) -> np.ndarray:
+            wanted = codes_first.astype(np.int64) * width + codes_second
+            at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+            return np.where((keys[at] == wanted) if len(keys) else False, rows[at] if len(keys) else -1, -1)
+        return lookup
+
+
+def _hypercube(i: int, j: int, matrix: np.ndarray, relations, columns: list[str], values: np.ndarray,
+               hidden: np.ndarray, corners: _Corners) -> list[tuple[int, int]] | None:
+    """The visible cells to hide so that one direction moves cell (i, j) and keeps every
+    identity, which frees it and pins none of them: the cells its row's equations tie to it
+    (`_row_direction`), in the four rows of a rectangle through row i in two of its totals (a
+    day: the other agencies of its national total × the other days of its month), and in the
+    totals those rows are parts of (`_carried`: an agency as is over the agencies as was, the
+    national row over them). The cheapest over every pair of i's totals (fewest published
+    zeros, then the smallest sum); None when no rectangle holds."""
+    direction = _row_direction(matrix.tobytes(), matrix.shape, tuple(hidden[i]), j)
+    if direction is None:
+        return None
+    support = np.flatnonzero(np.abs(direction) > TOLERANCE)
+    names = {columns[c] for c in support}
+    in_play = [k for k, (codes, _, holding) in enumerate(relations) if names & set(holding)]
+    sides = [k for k in in_play if relations[k][0][i] >= 0]
+    block = values[:, support]
+    usable = ~np.isnan(block).any(axis=1)
+    newly = ~hidden[:, support]
+    zeros = ((block == 0) & newly).sum(axis=1)
+    amounts = np.where(newly, np.nan_to_num(block), 0).sum(axis=1)
+    best = None
+    for first, second in combinations(sides, 2):
+        for bound, signs in _rectangles(i, relations[first], relations[second], corners.rows_at(first, second),
+                                        usable, zeros, amounts):
+            if best is not None and bound >= best[0]:
+                break
+            signs = _carried(signs, in_play, corners)
+            if signs is None or not usable[list(signs)].all():
+                continue
+            rows = list(signs)
+            cost = (int(zeros[rows].sum()), float(amounts[rows].sum()))
+            if best is None or cost < best[0]:
+                best = (cost, signs)
+    if best is None:
+        return None
+    return [(row, int(c)) for row in best[1] for c in support if not hidden[row, c]]
+
+
+def _rectangles(i: int, first, second, row_at, usable: np.ndarray, zeros: np.ndarray,
+                amounts: np.ndarray) -> Iterator[tuple[tuple[int, float], dict[int, int]]]:
+    """Rows i, p (i's group in `first`), q (i's group in `second`), r (q's in `first`, p's in
+    `second`) with signs that keep both totals, cheapest first by their own cost (which bounds
+    the cost with the totals they carry), with that cost."""
+    (codes_1, total_1, _), (codes_2, total_2, _) = first, second
+
+    def partners(codes: np.ndarray) -> np.ndarray:
+        found = np.flatnonzero((codes == codes[i]) & usable)
+        return found[found != i]
+
+    def sign(total: np.ndarray, a, b) -> np.ndarray:
+        """b's sign for a's +1 in their group: two parts (or two totals) opposite, else equal."""
+        return np.where(total[a] == total[b], -1, 1)
+
+    p, q = (grid.ravel() for grid in np.meshgrid(partners(codes_1), partners(codes_2), indexing="ij"))
+    r = row_at(codes_1[q], codes_2[p])
+    keep = (r >= 0) & (r != i) & (r != p) & (r != q)
+    p, q, r = p[keep], q[keep], r[keep]
+    s_p, s_q = sign(total_1, i, p), sign(total_2, i, q)
+    s_r = sign(total_2, p, r) * s_p
+    keep = usable[r] & (s_r == sign(total_1, q, r) * s_q)
+    p, q, r, s_p, s_q, s_r = p[keep], q[keep], r[keep], s_p[keep], s_q[keep], s_r[keep]
+    bound = (zeros[i] + zeros[p] + zeros[q] + zeros[r], amounts[i] + amounts[p] + amounts[q] + amounts[r])
+    for n in np.lexsort((bound[1], bound[0])):
+        yield (int(bound[0][n]), float(bound[1][n])), {i: 1, int(p[n]): int(s_p[n]), int(q[n]): int(s_q[n]),
+                                                       int(r[n]): int(s_r[n])}
+
+
+def _carried(signs: dict[int, int], in_play: list[int], corners: _Corners, rounds: int = 8) -> dict[int, int] | None:
+    """The direction with the totals of the rows it moves moved with them, until every group in
+    play sums to 0 (its parts minus its total); None when that cannot be: a group without a
+    total, or a total the rectangle or another relation already moves otherwise (its parts
+    would have to be chosen)."""
+    out = dict(signs)
+    setter: dict[int, int] = {}
+    for _ in range(rounds):
+        changed = False
+        for k in in_play:
+            codes, is_total, total_of = corners.codes[k], corners.is_total[k], corners.totals[k]
+            balance: dict[int, int] = {}
+            for row, weight in out.items():
+                if codes[row] >= 0:
+                    balance[codes[row]] = balance.get(codes[row], 0) + (-weight if is_total[row] else weight)
+            for group, off in balance.items():
+                if off == 0:
+                    continue
+                at = total_of[group]
+                if at < 0 or at in signs or setter.get(at, k) != k:
+                    return None
+                out[at] = out.get(at, 0) + off
+                setter[at] = k
+                changed = True
+        if not changed:
+            return {row: s for row, s in out.items() if s != 0}
+    return None
+
+
+@lru_cache(maxsize=None)
+def _row_direction(matrix_bytes: bytes, shape: tuple[int, int], mask: tuple[bool, ...], j: int) -> np.ndarray | None:
+    """A change of the row's hidden cells that keeps its equations and moves column j (the
+    projection of e_j on their null space), None when the equations fix j."""
+    from scipy.linalg import null_space
+
+    matrix = np.frombuffer(matrix_bytes).reshape(shape)
+    hidden = np.flatnonzero(mask)
+    direction = np.zeros(shape[1])
+    if not matrix[:, j].any():
+        direction[j] = 1.0
+        return direction
+    basis = null_space(matrix[:, hidden])
+    direction[hidden] = basis @ basis[np.searchsorted(hidden, j)]
+    return direction if abs(direction[j]) > TOLERANCE else None
 
 
 def _neighbours(matrix: np.ndarray, relations, columns: list[str], i: int, j: int) -> list[tuple[int, int]]:
