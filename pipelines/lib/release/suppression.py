@@ -34,8 +34,8 @@ Secondary suppression, so that no hidden cell can be worked out from visible one
   cheapest, fewest published zeros first. A single companion seldom frees such a cell (the
   cell sits on a tree of hidden cells, and one more leaf is pinned in turn): on a year at 0.01
   that cascaded and the release never finished. Without a rectangle, the smallest non-zero
-  visible cell of an identity it appears in. Components above DENSE_UNKNOWNS cells are tested by projecting
-  random vectors on the null space (sparse least squares) instead of a dense SVD.
+  visible cell of an identity it appears in. Components above DENSE_UNKNOWNS cells are tested
+  by projecting random vectors on the null space (sparse least squares) instead of a dense SVD.
 All three run until nothing changes.
 """
 
@@ -338,9 +338,11 @@ class _Corners:
         keys, rows, width = self.at[first, second]
 
         def lookup(codes_first: np.ndarray, codes_second: np.ndarray) -> np.ndarray:
+            if not len(keys):
+                return np.full(len(codes_first), -1)
             wanted = codes_first.astype(np.int64) * width + codes_second
-            at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
-            return np.where((keys[at] == wanted) if len(keys) else False, rows[at] if len(keys) else -1, -1)
+            at = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+            return np.where(keys[at] == wanted, rows[at], -1)
         return lookup
 
 
