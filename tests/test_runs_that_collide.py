@@ -2,9 +2,9 @@
 
 Run A is ingesting a day; run C, started beside it, is refused by name at once; run B, told to
 wait, waits. A is killed with SIGKILL (it, its workers, its simulator): B then takes the data
-directory, marks A's dead runs failed, and completes. No run is left STARTED or STARTING, no temporary file
-is left, DuckDB reports no lock conflict. And, at the level of the instance, the sweep fails a
-dead run and leaves a live one running.
+directory, marks A's dead runs failed, and completes. No run is left STARTED or STARTING, no
+temporary file is left, DuckDB reports no lock conflict. And, at the level of the instance, the
+sweep fails a dead run and leaves a live one running, and one left STARTING by a dead launch.
 """
 
 import os

@@ -2,13 +2,14 @@
 
 A run whose process is killed (a run the daemon launched as a local process, or an in-process
 run of the tests and the bench) stays STARTED in the instance, or STARTING when the kill came
-while the daemon was launching it: nothing outside it knows it is gone. Dagster's run monitoring does not help there: it only checks a run worker's health
-through a run launcher that supports it, which the DefaultRunLauncher does not, so all it does
-is fail a run stuck STARTING past `start_timeout_seconds` or running past `max_runtime_seconds`
+while the daemon was launching it: nothing outside it knows it is gone. Dagster's run
+monitoring does not help there: it only checks a run worker's health through a run launcher
+that supports it, which the DefaultRunLauncher does not, so all it does is fail a run stuck
+STARTING past `start_timeout_seconds` or running past `max_runtime_seconds`
 (config/dagster.yaml), and only while a daemon runs. So the CLI, holding the data directory's
 writer lock, sweeps: every STARTED or STARTING run of this machine whose process is gone is
-reported failed. With another run launcher (pods, containers) runs are left to run monitoring and run
-retries (docs/operations.md, 'One writer per data directory').
+reported failed. With another run launcher (pods, containers) runs are left to run monitoring
+and run retries (docs/operations.md, 'One writer per data directory').
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def dead_runs(instance: dg.DagsterInstance) -> list[tuple[dg.DagsterRun, int | N
 
 
 def fail_dead_runs(instance: dg.DagsterInstance) -> list[str]:
-    """Mark every dead in-process run failed; returns their ids."""
+    """Mark every run of `dead_runs` failed; returns their ids."""
     failed = []
     for run, pid in dead_runs(instance):
         process = f"The process that ran this run (pid {pid}) is gone" if pid else \

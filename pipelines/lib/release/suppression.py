@@ -302,7 +302,7 @@ def _companions_together(matrix: np.ndarray, relations, columns: list[str], valu
     corners = _Corners(relations)
     chosen = set()
     for i, j in pinned:
-        cube = _hypercube(int(i), int(j), matrix, relations, columns, values, hidden, corners)
+        cube = _hypercube(int(i), int(j), matrix, columns, values, hidden, corners)
         if cube is None:
             single = _smallest_visible(_neighbours(matrix, relations, columns, i, j), values, hidden)
             cube = [] if single is None else [single]
@@ -346,8 +346,8 @@ class _Corners:
         return lookup
 
 
-def _hypercube(i: int, j: int, matrix: np.ndarray, relations, columns: list[str], values: np.ndarray,
-               hidden: np.ndarray, corners: _Corners) -> list[tuple[int, int]] | None:
+def _hypercube(i: int, j: int, matrix: np.ndarray, columns: list[str], values: np.ndarray, hidden: np.ndarray,
+               corners: _Corners) -> list[tuple[int, int]] | None:
     """The visible cells to hide so that one direction moves cell (i, j) and keeps every
     identity, which frees it and pins none of them: the cells its row's equations tie to it
     (`_row_direction`), in the four rows of a rectangle through row i in two of its totals (a
@@ -358,6 +358,7 @@ def _hypercube(i: int, j: int, matrix: np.ndarray, relations, columns: list[str]
     direction = _row_direction(matrix.tobytes(), matrix.shape, tuple(hidden[i]), j)
     if direction is None:
         return None
+    relations = corners.relations
     support = np.flatnonzero(np.abs(direction) > TOLERANCE)
     names = {columns[c] for c in support}
     in_play = [k for k, (codes, _, holding) in enumerate(relations) if names & set(holding)]
