@@ -18,7 +18,7 @@ and `--cluster`, the capacity of Celery workers (bench.cluster).
     .venv/bin/python -m bench [--scales 0.01,0.1,1.0] [--repeats 3] [--no-peer] [--incremental "0.1:30;0.01:365"]
     .venv/bin/python -m bench --history [--history-scale 0.01]
     .venv/bin/python -m bench --national-year [--base-scale 0.1 --replicas 10]
-    .venv/bin/python -m bench --cluster [--cluster-scales 0.1,1.0 --cluster-workers 1,2 --cluster-days 28]
+    .venv/bin/python -m bench --cluster [--cluster-scales 0.1,1.0 --cluster-workers 1,2 --cluster-days 14,2 --cluster-runs 2]
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["EGOV_ALLOW_DEMO_KEY"] = "1"
         preload()
         written = cluster.run(args.work.parent / "cluster", [float(s) for s in args.cluster_scales.split(",")],
-                              [int(w) for w in args.cluster_workers.split(",")], args.cluster_days,
+                              [int(w) for w in args.cluster_workers.split(",")],
+                              [int(d) for d in args.cluster_days.split(",")], args.cluster_runs,
                               args.day or default_day(), SEED, args.out, step_env,
                               {"cache_mb": SIMULATOR_CACHE_MB, "page_cache_mb": SIMULATOR_PAGE_CACHE_MB})
         print(written[1].read_text(encoding="utf-8"))

@@ -9,10 +9,13 @@ workers, the daemon) on a fresh data directory, submits `days` days of every age
 backfill through the instance (pipelines/orchestration.py), and times apart the ingestion (from
 the submission to the end of the backfill's last run: the work more workers share) and the KPI
 run (dbt and the release: one writer, whatever the workers). Each worker's own process tree
-is sampled for its peak memory. The default 28 days make two runs of 14 (DAYS_PER_RUN): one for
-each of two workers. Results: bench/results/<stamp>-cluster.json and .md.
+is sampled for its peak memory. Each scale's days are cut into `--cluster-runs` ingestion runs
+(2: one for each of two workers) through `EGOV_DAYS_PER_RUN`, as a deployment would set it; the
+default days (14 at 0.1, 2 at 1.0: a national day is 1.2 million versions) keep the plan under
+an hour here. Results: bench/results/<stamp>-cluster.json and .md.
 
-    .venv/bin/python -m bench --cluster [--cluster-scales 0.1,1.0] [--cluster-workers 1,2] [--cluster-days 28]
+    .venv/bin/python -m bench --cluster [--cluster-scales 0.1,1.0] [--cluster-workers 1,2] [--cluster-days 14,2]
+        [--cluster-runs 2]
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 import psutil
 
 from bench.measure import cpu_seconds, measure, simulator_process, tree_rss
-from pipelines.defs.partitions import DAYS_PER_RUN
+from pipelines.defs.partitions import DAYS_PER_RUN_ENV
 from pipelines.settings import REPO_ROOT, TIMEZONE, data_dir
 
 SAMPLE_SECONDS = 0.5
@@ -42,8 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cluster", action="store_true", help="run the cluster capacity plan (bench.cluster) instead")
     parser.add_argument("--cluster-scales", default="0.1,1.0")
     parser.add_argument("--cluster-workers", default="1,2")
-    parser.add_argument("--cluster-days", type=int, default=2 * DAYS_PER_RUN,
-                        help="days ending on --day, every agency (default: two runs' worth)")
+    parser.add_argument("--cluster-days", default="14,2",
+                        help="days ending on --day, every agency: one figure, or one per scale")
+    parser.add_argument("--cluster-runs", type=int, default=2, help="ingestion runs each scale's days are cut into")
 
 
 def capacity(workers: int, first: str, last: str) -> dict:
@@ -114,15 +118,18 @@ def stored_mb(root: Path, folders: tuple[str, ...]) -> float:
     return round(total / 2**20, 1)
 
 
-def run(work: Path, scales: list[float], worker_counts: list[int], days: int, last_day: date, seed: int, out: Path,
-        env_for, simulator_options: dict) -> list[Path]:
-    """The plan; `env_for(folder, source)` gives a step's environment (bench.__main__.step_env)."""
+def run(work: Path, scales: list[float], worker_counts: list[int], days: list[int], runs: int, last_day: date,
+        seed: int, out: Path, env_for, simulator_options: dict) -> list[Path]:
+    """The plan; `env_for(folder, source)` gives a step's environment (bench.__main__.step_env);
+    `days`: one figure for every scale, or one per scale."""
     from pipelines.__main__ import simulator
 
-    first_day = last_day - timedelta(days=days - 1)
+    if len(days) not in (1, len(scales)):
+        raise ValueError(f"--cluster-days: one figure or one per scale ({len(scales)}), not {len(days)}")
+    days_by_scale = dict(zip(scales, days * len(scales) if len(days) == 1 else days))
     results = {
         "plan": "cluster", "started": datetime.now(TIMEZONE).isoformat(timespec="seconds"), "seed": seed,
-        "first_day": first_day.isoformat(), "last_day": last_day.isoformat(),
+        "last_day": last_day.isoformat(), "runs_per_scale": runs,
         "machine": {"cpus": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30),
                     "python": platform.python_version(),
                     "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
@@ -131,16 +138,20 @@ def run(work: Path, scales: list[float], worker_counts: list[int], days: int, la
     }
     shutil.rmtree(work, ignore_errors=True)
     for scale in scales:
+        first_day = last_day - timedelta(days=days_by_scale[scale] - 1)
+        days_per_run = -(-days_by_scale[scale] // runs)
         os.environ["EGOV_DATA_DIR"] = str(work / f"scale-{scale}" / "simulator")  # simulator()'s port file
         with simulator(seed, scale, "none", **simulator_options) as (base_url, tokens_file):
             source = {"EGOV_SOURCE_URL": base_url, "EGOV_AGENCY_TOKENS_FILE": str(tokens_file)}
             served = simulator_process()
             for workers in worker_counts:
                 before = cpu_seconds(served)
-                env = env_for(work / f"scale-{scale}" / f"workers-{workers}", source)
+                env = {**env_for(work / f"scale-{scale}" / f"workers-{workers}", source),
+                       DAYS_PER_RUN_ENV: str(days_per_run)}
                 measured = measure("cluster", {"workers": workers, "first": first_day.isoformat(),
                                                "last": last_day.isoformat()}, env)
-                results["runs"].append({"scale": scale, **asdict(measured), "load_average": os.getloadavg()[0],
+                results["runs"].append({"scale": scale, "first_day": first_day.isoformat(),
+                                        "days_per_run": days_per_run, **asdict(measured), "load_average": os.getloadavg()[0],
                                         "simulator_cpu_seconds": round(cpu_seconds(served) - before, 1)})
                 print(f"    scale {scale}, {workers} worker(s): ingestion {measured.result['ingest_seconds']} s, "
                       f"KPI run {measured.result['kpi_seconds']} s", flush=True)
@@ -172,20 +183,21 @@ def write(results: dict, out: Path) -> list[Path]:
     lines = [
         f"# The cluster's capacity ({results['started']}, commit {machine['commit']})",
         "",
-        f"Every agency, {results['first_day']} … {results['last_day']}, seed {results['seed']}: one backfill through "
-        f"the instance, run by Celery workers (`make cluster`'s topology), then the KPI run; {machine['cpus']} CPUs, "
+        f"Every agency, the days ending on {results['last_day']}, seed {results['seed']}: one backfill through "
+        f"the instance cut into {results['runs_per_scale']} ingestion runs, run by Celery workers (`make cluster`'s "
+        f"topology), then the KPI run; {machine['cpus']} CPUs, "
         f"{machine['memory_gib']} GiB, load {results['load_average_start'][0]:.2f} at the start. Ingestion s: from "
         "the submission to the end of the backfill's last run (the registry run included).",
         "",
-        "| scale | workers | agency-days | versions | ingestion runs (at once) | ingestion s | agency-days/s "
+        "| scale | days | workers | agency-days | versions | ingestion runs (at once) | ingestion s | agency-days/s "
         "| per worker | versions/s | per worker | KPI run s | peak MiB per worker | tree peak MiB | tree CPU s "
         "| simulator CPU s | landed MiB | warehouse MiB | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in results["runs"]:
         r, f = entry["result"], entry["figures"]
         lines.append(
-            f"| {entry['scale']} | {r['workers']} | {r['agency_days']:,} | {r['versions']:,} | {r['ingestion_runs']} "
+            f"| {entry['scale']} | {r['days']} | {r['workers']} | {r['agency_days']:,} | {r['versions']:,} | {r['ingestion_runs']} "
             f"({r['ingestion_runs_at_once']}) | {r['ingest_seconds']} | {f['agency_days_per_second']} | "
             f"{f['agency_days_per_second_per_worker']} | {f['versions_per_second']:,} | "
             f"{f['versions_per_second_per_worker']:,} | {r['kpi_seconds']} | {max(r['worker_peak_rss_mb'].values())} | "

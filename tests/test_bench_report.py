@@ -53,16 +53,15 @@ def test_the_cluster_plan_reports_rates_in_all_and_per_worker(tmp_path):
 
     entry = {"scale": 0.1, "peak_rss_mb": 3000.0, "cpu_seconds": 500.0, "simulator_cpu_seconds": 40.0,
              "load_average": 1.0, "result": {
-                 "workers": 2, "agency_days": 100, "versions": 50_000, "ingest_seconds": 50.0, "kpi_seconds": 30.0,
+                 "workers": 2, "days": 14, "agency_days": 100, "versions": 50_000, "ingest_seconds": 50.0, "kpi_seconds": 30.0,
                  "ingestion_runs": 2, "ingestion_runs_at_once": 2, "stored_mb": 12.5, "warehouse_mb": 3.0,
                  "worker_peak_rss_mb": {"worker-1": 900, "worker-2": 1100}}}
     assert cluster.figures(entry) == {"agency_days_per_second": 2.0, "agency_days_per_second_per_worker": 1.0,
                                       "versions_per_second": 1000, "versions_per_second_per_worker": 500}
-    results = {"started": "2026-12-01T10:00:00+07:00", "seed": 42, "first_day": "2026-11-01",
-               "last_day": "2026-11-28", "machine": {"cpus": 2, "memory_gib": 24, "commit": "abc1234"},
+    results = {"started": "2026-12-01T10:00:00+07:00", "seed": 42, "runs_per_scale": 2, "last_day": "2026-11-28", "machine": {"cpus": 2, "memory_gib": 24, "commit": "abc1234"},
                "load_average_start": (1.0, 1.0, 1.0), "runs": [entry]}
     _json, markdown = cluster.write(results, tmp_path)
     assert markdown.name == "20261201T100000-cluster.md"
     assert markdown.read_text(encoding="utf-8").splitlines()[-1] == (
-        "| 0.1 | 2 | 100 | 50,000 | 2 (2) | 50.0 | 2.0 | 1.0 | 1,000 | 500 | 30.0 | 1100 | 3000 | 500.0 | 40.0 "
+        "| 0.1 | 14 | 2 | 100 | 50,000 | 2 (2) | 50.0 | 2.0 | 1.0 | 1,000 | 500 | 30.0 | 1100 | 3000 | 500.0 | 40.0 "
         "| 12.5 | 3.0 | 1.00 |")

@@ -2,7 +2,12 @@
 dependencies), checks, jobs, schedules and sensors. A change to any of them shows up here and
 in review; accept a deliberate one with `pytest tests/test_defs.py --snapshot-update`."""
 
+import os
+import subprocess
+import sys
+
 from pipelines.definitions import defs
+from pipelines.defs.partitions import DAYS_PER_RUN, DAYS_PER_RUN_ENV
 
 
 def describe_graph() -> dict:
@@ -35,3 +40,15 @@ def describe_graph() -> dict:
 
 def test_the_asset_graph_is_what_the_snapshot_says(snapshot):
     assert describe_graph() == snapshot
+
+
+def test_a_deployment_sets_the_days_per_run():
+    """`EGOV_DAYS_PER_RUN` reaches every backfill policy of a freshly loaded code location."""
+    program = ("from pipelines.definitions import defs\n"
+               "graph = defs.resolve_asset_graph()\n"
+               "print(sorted({graph.get(k).backfill_policy.max_partitions_per_run\n"
+               "              for k in graph.get_all_asset_keys() if graph.get(k).backfill_policy}))")
+    shown = subprocess.run([sys.executable, "-c", program], env={**os.environ, DAYS_PER_RUN_ENV: "3"},
+                           capture_output=True, text=True, timeout=300, check=True)
+    assert shown.stdout.strip() == "[3]", shown.stdout + shown.stderr
+    assert DAYS_PER_RUN == 14  # this process, without the variable: the snapshot's default

@@ -7,6 +7,7 @@ partitions: docs/operations.md, "Runs and partitions".
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import dagster as dg
@@ -18,7 +19,10 @@ DAILY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, tim
 # A backfill of D days launches ceil(D / DAYS_PER_RUN) ingest runs; two run at once on two cores.
 # Each run pays ~10 s of its own (a process, the code location, Great Expectations' context):
 # a fortnight's run keeps that under a tenth of a run at 0.01, and a failed run costs two weeks.
-DAYS_PER_RUN = 14
+# A deployment with many workers at national volume (1.2 million versions a day) sets fewer
+# (`EGOV_DAYS_PER_RUN`, read by every process that loads the code location: the same everywhere).
+DAYS_PER_RUN_ENV = "EGOV_DAYS_PER_RUN"
+DAYS_PER_RUN = max(1, int(os.environ.get(DAYS_PER_RUN_ENV) or 14))
 INGEST_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=DAYS_PER_RUN)
 # Run tag: the agencies a run is limited to (comma-separated codes); absent, every agency.
 AGENCIES_TAG = "egov/agencies"
