@@ -1,6 +1,8 @@
 """The incremental KPI models give what a full refresh gives, a restated day included, and a
 rerun on unchanged data changes nothing."""
 
+import json
+import os
 import subprocess
 import sys
 from datetime import date, datetime
@@ -8,15 +10,17 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.helpers import build_kpis, ingest_days, read_marts, register, serve
 
 DAY1, DAY2, DAY3 = date(2025, 9, 8), date(2025, 9, 9), date(2025, 9, 10)
+MARTS = ("kpi_processed_records", "kpi_transaction_volumes", "kpi_service_coverage", "kpi_scores")
+STAGING = ("stg_validated_partitions", "stg_procedures")
 TABLES = ("int_dossier_state_intervals", "int_kpi_agency_daily", "int_online_procedure_use",
-          "int_kpi_agency_periods", "int_kpi_periods",
-          "kpi_processed_records", "kpi_transaction_volumes", "kpi_service_coverage", "kpi_scores")
-MARTS = TABLES[5:]
+          "int_kpi_agency_periods", "int_kpi_periods", *MARTS, *STAGING)
 # Which run wrote a row, and from which day it rebuilt its agency: differ between an
 # incremental build and a full refresh by design, so they are left out of the comparison.
 BOOKKEEPING = ["built_at", "restated_from"]
@@ -92,8 +96,74 @@ def test_incremental_equals_full_refresh_and_reruns_are_idempotent(data_dir, tmp
             old, new = period_rows(first[name], period, start), period_rows(incremental[name], period, start)
             assert len(new) > 0 and not old.equals(new), f"{name} {period} {start} did not change with day 2"
 
-    subprocess.run(
-        [str(Path(sys.executable).parent / "dbt"), "build", "--full-refresh", "--quiet", "--profiles-dir", "."],
-        cwd=DBT_DIR, check=True,
-    )
+    dbt("build", "--full-refresh")
     assert_same(incremental, sorted_frames(data_dir))
+
+
+def dbt(*arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "dbt"), *arguments, "--quiet", "--profiles-dir", "."],
+                          cwd=DBT_DIR, check=check, capture_output=not check, text=True)
+
+
+def failed_tests(target: Path) -> set[str]:
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    return {r["unique_id"].split(".")[2] for r in results if r["status"] in ("fail", "error")}
+
+
+def staged(data, table: str) -> pd.DataFrame:
+    frame = read_marts(data, [table])[table].drop(columns=["landed_modified"])
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+
+def agency_day(frame: pd.DataFrame, agency: str, day: date) -> pd.DataFrame:
+    return frame[(frame["agency_code"] == agency) & (pd.to_datetime(frame["day"]) == pd.Timestamp(day))]
+
+
+def test_the_staging_tables_read_only_the_files_that_changed(data_dir, tmp_path, monkeypatch):
+    from simulator import Simulation
+
+    agencies = ["000.00.00.G01", "000.00.00.H29"]
+    with dg.DagsterInstance.ephemeral() as instance:
+        pull(Simulation(seed=11, scale=0.01, faults="none", now=datetime(2025, 9, 11, 6, 0)), tmp_path, monkeypatch,
+             instance, [(a, d) for d in (DAY1, DAY2) for a in agencies])
+        kpis(instance)
+    partition = data_dir / "validated" / "partitions" / f"date={DAY1}" / f"agency={agencies[0]}" / "partition.parquet"
+    before = staged(data_dir, "stg_validated_partitions")
+    landed = partition.stat()
+    table = pq.read_table(partition)
+    pq.write_table(table.set_column(table.schema.get_field_index("quarantined"), "quarantined",
+                                    pa.array([123_456], pa.int64())), partition)
+    # Rewritten, but given back its modification time: to the listing, a file left alone.
+    os.utime(partition, ns=(landed.st_atime_ns, landed.st_mtime_ns))
+    dbt("build", "--select", "stg_validated_partitions")
+    assert staged(data_dir, "stg_validated_partitions").equals(before), "a file left alone was read again"
+
+    os.utime(partition, ns=(landed.st_atime_ns, landed.st_mtime_ns + 2 * 10**9))  # re-landed: a newer time
+    catalogue = data_dir / "validated" / "procedures" / f"date={DAY2}" / f"agency={agencies[1]}" / "procedures.parquet"
+    catalogue.unlink()  # a re-pull blocked: the agency-day leaves validated/
+    dbt("build", "--select", "stg_validated_partitions", "stg_procedures")
+    incremental = {name: staged(data_dir, name) for name in STAGING}
+    assert agency_day(incremental["stg_validated_partitions"], agencies[0], DAY1)["quarantined"].tolist() == [123_456]
+    assert agency_day(incremental["stg_procedures"], agencies[1], DAY2).empty
+    assert not agency_day(incremental["stg_procedures"], agencies[0], DAY2).empty
+    dbt("build", "--select", "stg_validated_partitions", "stg_procedures", "--full-refresh")
+    for name in STAGING:
+        pd.testing.assert_frame_equal(incremental[name], staged(data_dir, name), obj=name)
+
+    # The dossier tests read the days about to be rebuilt: a bad version in a day no build
+    # restates is not read; once its day is re-landed (a new content_sha256), it fails the build.
+    versions = data_dir / "validated" / "dossiers" / f"date={DAY2}" / f"agency={agencies[0]}" / "dossiers.parquet"
+    table = pq.read_table(versions)
+    statuses = table.column("status").to_pylist()
+    pq.write_table(table.set_column(table.schema.get_field_index("status"), table.schema.field("status"),
+                                    pa.array([11, *statuses[1:]], table.schema.field("status").type)), versions)
+    target = tmp_path / "dbt-target"
+    selected = ["build", "--select", "stg_validated_partitions", "stg_dossier_versions", "--target-path", str(target)]
+    assert dbt(*selected, check=False).returncode == 0
+    assert failed_tests(target) == set()
+    partition = data_dir / "validated" / "partitions" / f"date={DAY2}" / f"agency={agencies[0]}" / "partition.parquet"
+    table = pq.read_table(partition)
+    pq.write_table(table.set_column(table.schema.get_field_index("content_sha256"), "content_sha256",
+                                    pa.array(["re-landed"], pa.string())), partition)
+    assert dbt(*selected, check=False).returncode != 0
+    assert failed_tests(target) == {"accepted_values_stg_dossier_versions_status__False__1__2__3__4__5__6__7__8__9__10"}

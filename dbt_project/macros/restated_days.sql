@@ -2,13 +2,13 @@
     agency's first validated day that is new or whose landed file changed (content_sha256), up
     to its last day, because a dossier's state on a day depends on every earlier version. The
     table keeps one marker row per built agency-day (dossier_code NULL) carrying the sha. -#}
-{% macro restated_days(this_relation) -%}
+{% macro restated_days(this_relation, grid=none) -%}
     with built as (
         select agency_code, day, content_sha256 from {{ this_relation }} where dossier_code is null
     ),
     changed as (
         select grid.agency_code, min(grid.day) as from_day
-        from {{ ref('stg_validated_partitions') }} as grid
+        from {{ grid if grid is not none else ref('stg_validated_partitions') }} as grid
         left join built
             on built.agency_code = grid.agency_code
             and built.day = grid.day
@@ -21,11 +21,12 @@
 
 {#- The earliest restated day of any agency, as a literal for the model to filter the landed
     files by (DuckDB skips whole hive partitions on a constant, not on a subquery); none
-    while parsing. A macro of its own so that a unit test can set it. -#}
-{% macro first_restated_day(this_relation) -%}
+    while parsing. A macro of its own so that a unit test can set it. `grid`: the validated
+    partitions' relation, for a caller that does not ref it (macros/test_scope.sql). -#}
+{% macro first_restated_day(this_relation, grid=none) -%}
     {%- if execute -%}
         {%- set query -%}
-            with restated as ({{ restated_days(this_relation) }})
+            with restated as ({{ restated_days(this_relation, grid) }})
             select cast(min(from_day) as varchar) from restated
         {%- endset -%}
         {{ return(run_query(query).columns[0][0]) }}

@@ -72,10 +72,8 @@ def test_a_new_period_is_a_minor_release(workspace):
     for table in ("kpi_processed_records", "kpi_service_coverage", "kpi_transaction_volumes", "kpi_scores"):
         sql(workspace, f"insert into {table} select * replace (period_start + 2 as period_start, period_end + 2 as period_end) "
                        f"from {table} where period = 'day' and period_start = (select max(period_start) from {table} where period = 'day')")
-    sql(workspace, "create table stg_validated_partitions_copy as select * from stg_validated_partitions")
-    sql(workspace, "create or replace view stg_validated_partitions as "
-                   "select * from stg_validated_partitions_copy union all "
-                   "select * replace (day + 2 as day) from stg_validated_partitions_copy where day = (select max(day) from stg_validated_partitions_copy)")
+    sql(workspace, "insert into stg_validated_partitions select * replace (day + 2 as day) from stg_validated_partitions "
+                   "where day = (select max(day) from stg_validated_partitions)")
     minor = publish(workspace, hours=24)
     assert (minor.version, minor.level) == ("1.1.0", "minor")
     package = json.loads((workspace.open_dir / "latest" / "datapackage.json").read_text(encoding="utf-8"))

@@ -43,7 +43,7 @@ def test_the_validation_checks_are_registered_with_their_blocking_flags():
         ("agency_registry", "agency_freshness"): False,  # the freshness report in the UI: a warning
     }
     # dbt tests: severity warn -> a non-blocking check, error (the default) -> a blocking one.
-    assert blocking["stg_dossier_versions",
-                    "relationships_stg_dossier_versions_procedure_code__procedure_code__ref_stg_procedures_"] is False
+    assert blocking["int_dossier_state_intervals",
+                    "relationships_int_dossier_state_intervals_procedure_code__procedure_code__ref_stg_procedures_"] is False
     assert blocking["stg_dossier_versions", "unique_combination_stg_dossier_versions_dossier_code__updated_at"] is True
     assert blocking["stg_validated_partitions", "not_greater_than_stg_validated_partitions_landed__source_total"] is True

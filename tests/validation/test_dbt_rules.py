@@ -21,7 +21,7 @@ from tests.helpers import run_graph
 DAY = date(2025, 3, 4)
 AGENCIES = ["000.00.00.G08", "000.00.00.H29"]
 AGENCY = "000.00.00.H29"
-RELATIONSHIP = "relationships_stg_dossier_versions_procedure_code__procedure_code__ref_stg_procedures_"
+RELATIONSHIP = "relationships_int_dossier_state_intervals_procedure_code__procedure_code__ref_stg_procedures_"
 LANDED_NOT_ABOVE_TOTAL = "not_greater_than_stg_validated_partitions_landed__source_total"
 
 

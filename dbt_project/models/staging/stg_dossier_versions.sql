@@ -1,4 +1,7 @@
 -- One row per dossier version (dossier_code, updated_at), as landed. Types pinned here, once.
+-- A view: the dossier-interval table reads only the days it rebuilds (hive pruning on `day`),
+-- and so do this view's data tests (macros/test_scope.sql), which need the grid built first:
+-- depends_on: {{ ref('stg_validated_partitions') }}
 with source as (
     select * from {{ source('landed', 'dossiers') }}
 ),

@@ -1,6 +1,16 @@
--- The procedure catalogue per agency and day.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='landed_files',
+        landed_files='validated/procedures/*/*/procedures.parquet',
+        on_schema_change='fail',
+    )
+}}
+-- The procedure catalogue per agency and day. A table that reads only the files landed or
+-- re-landed since its last build (macros/landed_files.sql).
+-- depends_on: {{ source('landed', 'procedures') }}
 with source as (
-    select * from {{ source('landed', 'procedures') }}
+    {{ changed_landed_rows(config.get('landed_files')) }}
 ),
 
 final as (
@@ -14,7 +24,9 @@ final as (
         cast(has_fee as boolean) as has_fee,
         cast(fee_vnd as bigint) as fee_vnd,
         cast(online_level as varchar) as online_level,
-        cast(eligible_full_process as boolean) as eligible_full_process
+        cast(eligible_full_process as boolean) as eligible_full_process,
+        landed_file,
+        landed_modified
     from source
 )
 

@@ -31,7 +31,7 @@ CODE_LISTS = {
     "procedures": (
         "dim_procedures",
         # The catalogue as last listed, with the first and last day it was listed in the period.
-        "select * exclude (day, rn), first_listed, last_listed from ("
+        "select * exclude (day, rn, landed_file, landed_modified), first_listed, last_listed from ("
         " select *, row_number() over (partition by agency_code, procedure_code order by day desc) as rn,"
         " min(day) over (partition by agency_code, procedure_code) as first_listed,"
         " max(day) over (partition by agency_code, procedure_code) as last_listed"

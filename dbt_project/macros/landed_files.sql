@@ -1,0 +1,64 @@
+{#- Staging tables that read only the landed files that changed since their last build.
+
+    Reading every agency-day's file on every build made a year of history cost every file of
+    a source in each model and data test over it (docs/performance.md, "Transform"). A staging table keeps, with
+    each row, the file it came from and that file's modification time (`landed_file`,
+    `landed_modified`); a build lists the files (a directory listing: DuckDB's read_blob
+    without the content opens none), reads only those new or modified since, and the strategy
+    below replaces their rows and drops the rows of files that are gone (a re-pulled day that
+    was blocked leaves validated/). The landing writes each file whole and renames it into
+    place, so a changed file always has a new modification time. -#}
+
+{% macro landed_listing(pattern) -%}
+    select filename as landed_file, last_modified as landed_modified
+    from read_blob('{{ landed_path(pattern) }}')
+{%- endmacro %}
+
+{#- The files a build reads: every one on a full build; else those not held with the same
+    modification time. A list of literals (read_parquet takes no subquery); none while parsing. -#}
+{% macro changed_landed_files(pattern) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select listing.landed_file
+        from ({{ landed_listing(pattern) }}) as listing
+        {%- if is_incremental() %}
+        anti join (select distinct landed_file, landed_modified from {{ this }}) as held
+            on held.landed_file = listing.landed_file
+            and held.landed_modified = listing.landed_modified
+        {%- endif %}
+        order by listing.landed_file
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values() | list) }}
+{%- endmacro %}
+
+{#- The rows of the changed files, each with its file and modification time; an empty
+    relation of the same columns when none changed. -#}
+{% macro changed_landed_rows(pattern, read_options='') -%}
+    {%- set files = changed_landed_files(pattern) -%}
+    select landed.* exclude (filename), listing.landed_file, listing.landed_modified
+    from read_parquet(
+        {%- if files %} [{% for file in files %}'{{ file }}'{{ ", " if not loop.last }}{% endfor %}]
+        {%- else %} '{{ landed_path(pattern) }}'{% endif %},
+        filename = true{{ ", " ~ read_options if read_options }}) as landed
+    inner join ({{ landed_listing(pattern) }}) as listing on listing.landed_file = landed.filename
+    {%- if not files %}
+    where false
+    {%- endif %}
+{%- endmacro %}
+
+{#- A custom incremental strategy (`incremental_strategy='landed_files'`, the model's
+    `landed_files` config naming its glob): the rows of every file read again are replaced,
+    and the rows of files no longer listed are deleted. -#}
+{% macro get_incremental_landed_files_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set source = arg_dict['temp_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }}
+    where landed_file in (select landed_file from {{ source }})
+        or landed_file not in (select landed_file from ({{ landed_listing(config.get('landed_files')) }}));
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
+{%- endmacro %}
