@@ -73,7 +73,11 @@ def simulator(seed: int, scale: float, faults: str, cache_mb: int | None = None,
         yield f"http://127.0.0.1:{port_file.read_text().strip()}", tokens_file
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # SIGTERM ignored (inherited from a nohup'd or background shell)
+            process.kill()
+            process.wait()
 
 
 def summary(report, elapsed: float) -> str:
