@@ -35,13 +35,13 @@
 
 {#- The rows of the changed files, each with its file and modification time; an empty
     relation of the same columns when none changed. -#}
-{% macro changed_landed_rows(pattern, read_options='') -%}
+{% macro changed_landed_rows(pattern) -%}
     {%- set files = changed_landed_files(pattern) -%}
     select landed.* exclude (filename), listing.landed_file, listing.landed_modified
     from read_parquet(
         {%- if files %} [{% for file in files %}'{{ file }}'{{ ", " if not loop.last }}{% endfor %}]
         {%- else %} '{{ landed_path(pattern) }}'{% endif %},
-        filename = true{{ ", " ~ read_options if read_options }}) as landed
+        filename = true) as landed
     inner join ({{ landed_listing(pattern) }}) as listing on listing.landed_file = landed.filename
     {%- if not files %}
     where false
