@@ -26,7 +26,7 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.compute as pc  # noqa: E402
 
 from pipelines.lib.expectations import validate_frame  # noqa: E402
-from pipelines.lib.payload import DOSSIER_SCHEMA, parse_records  # noqa: E402
+from pipelines.lib.columnar import parse_records  # noqa: E402
 from pipelines.lib.validation import split_rows  # noqa: E402
 
 AGENCY = "000.00.00.G12"
@@ -39,7 +39,7 @@ def landed_day(scale: float) -> pa.Table:
     sim = Simulation(seed=42, scale=scale, faults="none", now=datetime(2025, 3, 6))
     start = datetime.combine(DAY, datetime.min.time())
     rows, _ = parse_records(sim.window(AGENCY, start, start + timedelta(days=1)), AGENCY, DAY, b"bench-key")
-    return pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA)
+    return rows
 
 
 def replicated(day: pa.Table, rows: int) -> pa.Table:

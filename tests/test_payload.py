@@ -9,18 +9,19 @@ from hypothesis import strategies as st
 
 import pyarrow as pa
 
+from pipelines.lib.columnar import parse_records
 from pipelines.lib.payload import (
     DOSSIER_SCHEMA,
     QUARANTINE_SCHEMA,
     PayloadError,
+    Rejected,
     parse_dossier,
-    parse_records,
     parse_timestamp,
     quarantine_rows,
     records_from_csv,
     schema_drift,
 )
-from pipelines.lib.pii import hash_personal_id
+from pipelines.lib.pii import hash_personal_id, strip_personal_data
 
 KEY = b"test-key"
 DAY = date(2025, 3, 4)
@@ -119,7 +120,7 @@ def test_rejects_keep_a_reason_and_no_personal_data():
     good = v1_record()
     broken = v1_record(MaHoSo=f"{AGENCY}-250304-0008", NgayTiepNhan="20250231090000")
     rows, rejected = parse_records([good, broken, dict(good), "junk"], AGENCY, DAY, KEY)
-    assert len(rows) == 1
+    assert rows.num_rows == 1
     reasons = sorted(r.reason.split(":")[0] for r in rejected)
     assert reasons == ["duplicate", "record is not an object", "unparseable"]
     quarantined = quarantine_rows(rejected, AGENCY, DAY, "parse")
@@ -162,11 +163,97 @@ field_names = st.sampled_from(list(v1_record()) + ["maHoSo", "KenhNop", "MaBuuCh
 ), max_size=8))
 def test_random_and_broken_records_never_crash_and_are_each_accounted_for(records):
     rows, rejected = parse_records(records, AGENCY, DAY, KEY)
-    assert len(rows) + len(rejected) == len(records)
+    assert rows.num_rows + len(rejected) == len(records)
     assert all(r.reason for r in rejected)
-    # What is accepted can be landed, and what is rejected can be quarantined.
-    pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA)
+    # What is rejected can be quarantined; and the page, read by column, is what the record
+    # parser makes of each record.
     pa.Table.from_pylist(quarantine_rows(rejected, AGENCY, DAY, "parse"), schema=QUARANTINE_SCHEMA)
+    assert_read_as_records(records, rows, rejected)
+
+
+def record_by_record(records: list) -> tuple[pa.Table, list[Rejected]]:
+    """The page as `parse_dossier` reads it, one record at a time: what the columns must equal."""
+    rows, rejected, seen = [], [], set()
+    for record in records:
+        if not isinstance(record, dict):
+            rejected.append(Rejected(None, "record is not an object", {"value": str(record)[:200]}))
+            continue
+        code = record.get("MaHoSo", record.get("maHoSo"))
+        code = None if code in (None, "") else str(code)
+        key = (code, str(record.get("NgayCapNhat", record.get("ngayCapNhat"))))
+        if code is not None and key in seen:
+            rejected.append(Rejected(code, "duplicate: this dossier version was already received in the window",
+                                     strip_personal_data(record, KEY)))
+            continue
+        seen.add(key)
+        try:
+            rows.append(parse_dossier(record, AGENCY, DAY, KEY))
+        except PayloadError as exc:
+            rejected.append(Rejected(code, f"unparseable: {exc}", strip_personal_data(record, KEY)))
+    return pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA), rejected
+
+
+def assert_read_as_records(records: list, rows: pa.Table, rejected: list[Rejected]) -> None:
+    expected_rows, expected_rejected = record_by_record(records)
+    assert rows.to_pylist() == expected_rows.to_pylist()
+    assert rejected == expected_rejected
+
+
+def camel_cased(value):
+    """v3: camelCase names at every level."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: camel_cased(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel_cased(v) for v in value]
+    return value
+
+
+def csv_cells(record: dict) -> dict:
+    """v4: every value as CSV text, lists as JSON text, null empty."""
+    return {k: ("" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else str(v))
+            for k, v in record.items()}
+
+
+timestamps = st.one_of(
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)).map(
+        lambda t: t.strftime("%Y%m%d%H%M%S") if t.year >= 1000 else t.isoformat()),
+    st.datetimes(min_value=datetime(1000, 1, 1)).map(lambda t: t.replace(microsecond=0).isoformat()),
+    st.sampled_from(["20250230000000", "00000101000000", "20251301000000", "2025-02-29T00:00:00",
+                     "2025-01-01 07:00:00", "2025-01-01T07:00:00+07:00", "2025-01-01T07:00", " 20250101000000",
+                     "20250101235960", "", None, 20250101000000]),
+)
+steps = st.fixed_dictionaries({"TrangThai": st.one_of(st.integers(-3, 12), st.sampled_from(["2", 2.0, True, None])),
+                               "ThoiDiem": timestamps, "DonViXuLy": st.one_of(st.text(max_size=8), st.none())})
+# One or two fields of a good record changed: odd but readable values, and bad ones.
+changed_fields = {
+    "NgayTiepNhan": timestamps, "NgayCapNhat": timestamps, "NgayTra": timestamps,
+    "TrangThaiHoSo": st.one_of(st.integers(-2, 40000), st.sampled_from(["9", " 9", "9.0", 9.5, False])),
+    "KenhThucHien": st.sampled_from([None, "", 1, 2, 3, "2", 2.0]),
+    "LoaiDoiTuong": st.sampled_from([1, 2, 3, "1", "DN", "CONG_DAN", "hkd", "2.0", 9, None, ""]),
+    "MaDoiTuong": st.one_of(st.text(max_size=14), st.integers(0, 10**12), st.none()),
+    "MaDonVi": st.sampled_from([AGENCY, None, "", " " + AGENCY, "000.00.00.H31"]),
+    "MaHoSo": st.sampled_from([f"{AGENCY}-1", f" {AGENCY}-2", 17, ""]),
+    "DanhSachLePhi": st.lists(st.fixed_dictionaries({"Gia": st.one_of(st.integers(-10, 10**16),
+                                                                      st.sampled_from(["500", None, 1.5])),
+                                                     "TenPhiLePhi": st.text(max_size=4)}), max_size=3),
+    "DanhSachGiayToKetQua": st.lists(st.fixed_dictionaries(
+        {"DuongDanTepTin": st.sampled_from(["", None, "https://x/1.pdf", 0, 1])}), max_size=2),
+    "DanhSachHoSoBoSung": st.lists(st.fixed_dictionaries({"NgayHenTraMoi": timestamps}), max_size=3),
+    "QuaTrinhXuLy": st.lists(steps, max_size=4),
+}
+changes = st.lists(st.one_of(*(st.fixed_dictionaries({k: v}) for k, v in changed_fields.items())), max_size=2)
+variant_records = st.builds(
+    lambda number, changed, variant: variant(v1_record(**{"MaHoSo": f"{AGENCY}-250304-{number:04d}",
+                                                          **{k: v for c in changed for k, v in c.items()}})),
+    st.integers(0, 20), changes, st.sampled_from([lambda r: r, camel_cased, csv_cells]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(variant_records, max_size=10))
+def test_a_page_read_by_column_is_each_record_read_alone(records):
+    rows, rejected = parse_records(records, AGENCY, DAY, KEY)
+    assert_read_as_records(records, rows, rejected)
 
 
 def test_schema_drift_names_added_and_renamed_fields():

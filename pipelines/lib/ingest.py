@@ -17,7 +17,8 @@ import pyarrow as pa
 from pipelines.lib.agency_api import AgencyApiClient, FetchStats
 from pipelines.lib.landing import parquet_sink, partition_path, remove_stale_temporaries, sha256_of, write_parquet_atomic
 from pipelines.lib.paths import DOSSIERS_FILE, PARTITION_FILE, QUARANTINE_FILE
-from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, parse_records, quarantine_rows, schema_drift
+from pipelines.lib.columnar import parse_records
+from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, quarantine_rows, schema_drift
 
 
 # One row per landed agency-day: what the source said and where each record went.
@@ -129,7 +130,7 @@ def ingest_dossiers(
             duplicates += sum(r.reason.startswith("duplicate") for r in rejected)
             quarantined += len(rejected)
             landed.append(rows)
-            rejects.append(quarantine_rows(rejected, agency_code, day, "parse"))
+            rejects.append(pa.Table.from_pylist(quarantine_rows(rejected, agency_code, day, "parse"), QUARANTINE_SCHEMA))
         source_total = _reconcile(agency_code, day, totals, received, duplicates)
     landed_bytes = landed_path.stat().st_size
     result = IngestResult(

@@ -129,12 +129,12 @@ class ParquetSink:
         self._pending_rows = 0
         self._writer = pq.ParquetWriter(path, schema, compression="zstd")
 
-    def append(self, rows: list[dict]) -> None:
-        if not rows:
+    def append(self, rows: pa.Table) -> None:
+        if not rows.num_rows:
             return
-        self._pending.append(pa.RecordBatch.from_pylist(rows, schema=self.schema))
-        self._pending_rows += len(rows)
-        self.rows += len(rows)
+        self._pending.extend(rows.cast(self.schema).to_batches())
+        self._pending_rows += rows.num_rows
+        self.rows += rows.num_rows
         while self._pending_rows >= self.row_group_rows:
             self._flush(self.row_group_rows)
 

@@ -19,7 +19,7 @@ import orjson
 import pyarrow as pa
 
 from pipelines.lib.field_names import pascal
-from pipelines.lib.pii import hash_personal_id, strip_personal_data
+from pipelines.lib.pii import hash_personal_id
 from pipelines.settings import TIMEZONE
 
 # The landed dossier version: one row per (dossier_code, updated_at). Timestamps are naive
@@ -217,43 +217,6 @@ def parse_dossier(record: dict, agency_code: str, day, hash_key: bytes) -> dict:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def parse_records(
-    records: Iterable[dict], agency_code: str, day, hash_key: bytes, seen: set[tuple[str | None, str]] | None = None
-) -> tuple[list[dict], list[Rejected]]:
-    """Split a window's records into canonical rows and rejects; nothing is dropped.
-
-    A second copy of a (dossier, version) already seen in the window is rejected as a
-    duplicate, so that every record the source sent is accounted for exactly once; `seen`
-    carries the window's keys from page to page. The key is the version as sent (MaHoSo,
-    NgayCapNhat), before parsing: a repeated copy of a record too broken to parse is still a
-    duplicate, not a second broken record.
-    """
-    rows: list[dict] = []
-    rejected: list[Rejected] = []
-    seen = set() if seen is None else seen
-    for record in records:
-        if not isinstance(record, dict):
-            rejected.append(Rejected(None, "record is not an object", {"value": str(record)[:200]}))
-            continue
-        code = _code_of(record)
-        key = (code, str(record.get("NgayCapNhat", record.get("ngayCapNhat"))))
-        if code is not None and key in seen:
-            rejected.append(Rejected(code, "duplicate: this dossier version was already received in the window",
-                                     strip_personal_data(record, hash_key)))
-            continue
-        seen.add(key)
-        try:
-            rows.append(parse_dossier(record, agency_code, day, hash_key))
-        except PayloadError as exc:
-            rejected.append(Rejected(code, f"unparseable: {exc}", strip_personal_data(record, hash_key)))
-    return rows, rejected
-
-
-def _code_of(record: dict) -> str | None:
-    code = record.get("MaHoSo", record.get("maHoSo"))
-    return None if code in (None, "") else str(code)
 
 
 def schema_drift(records: Iterable) -> tuple[list[str], list[str]]:

@@ -13,7 +13,7 @@ ROWS = [{"dossier_code": f"G01-{i:06d}", "fee_amount_vnd": i * 1000} for i in ra
 def _land(path, pages, row_group_rows=1000):
     with parquet_sink(path, SCHEMA, row_group_rows) as sink:
         for page in pages:
-            sink.append(page)
+            sink.append(pa.Table.from_pylist(page, schema=SCHEMA))
     return path.read_bytes()
 
 
@@ -37,7 +37,7 @@ def test_a_failure_midway_lands_nothing_and_keeps_the_previous_file(tmp_path):
     before = _land(path, [ROWS[:10]])
     with pytest.raises(RuntimeError, match="reconciliation"):
         with parquet_sink(path, SCHEMA, 1000) as sink:
-            sink.append(ROWS)
+            sink.append(pa.Table.from_pylist(ROWS, schema=SCHEMA))
             raise RuntimeError("reconciliation failed")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dossiers.parquet"]

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines.lib.expectations import ON_FAILURE, load_suite, render_validation_html, validate_frame
-from pipelines.lib.payload import DOSSIER_SCHEMA, parse_records
+from pipelines.lib.columnar import parse_records
 from pipelines.lib.reference import AGENCY_SCHEMA, PROCEDURE_SCHEMA, parse_agency, parse_procedure
 from pipelines.lib.validation import split_rows
 from pipelines.settings import EXPECTATIONS_DIR
@@ -31,8 +31,8 @@ def landed(sim) -> pa.Table:
     """One agency-day as ingestion lands it (clean v1 items, parsed)."""
     start = datetime.combine(DAY, datetime.min.time())
     rows, rejected = parse_records(sim.window(AGENCY, start, start + timedelta(days=1)), AGENCY, DAY, b"test-key")
-    assert rejected == [] and len(rows) > 50
-    return pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA)
+    assert rejected == [] and rows.num_rows > 50
+    return rows
 
 
 def broken(table: pa.Table, row: int, **values) -> pd.DataFrame:
