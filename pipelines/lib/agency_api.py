@@ -29,6 +29,7 @@ import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from pipelines.lib.columnar import PageRecords, read_json_page
 from pipelines.lib.payload import records_from_csv
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -111,10 +112,15 @@ class _ForeignRedirect(requests.RequestException):
 
 @dataclass
 class Page:
-    items: list[dict]
+    records: PageRecords
     total: int
     next_page_token: str | None
     bytes: int
+
+    @property
+    def items(self) -> list:
+        """The records as Python objects (decoded on first use when Arrow read the page)."""
+        return self.records.records
 
 
 @dataclass
@@ -351,8 +357,8 @@ class AgencyApiClient:
         for number in range(1, limits.max_pages + 1):
             where = f"agency {agency_code}, {window}, page {number}"
             page = self._get_parsed(path, params, agency_code, where, _parse_page, stats, day_deadline)
-            if len(page.items) > limits.max_page_records:
-                raise SourceError(f"{where}: {len(page.items):,} records in one page, over the cap of "
+            if len(page.records) > limits.max_page_records:
+                raise SourceError(f"{where}: {len(page.records):,} records in one page, over the cap of "
                                   f"{limits.max_page_records:,} ({ENV_PREFIX}MAX_PAGE_RECORDS; {limits.page_size} "
                                   "were asked for); refused. Raise it with the agency.", retryable=False)
             stats.pages += 1
@@ -392,11 +398,17 @@ def _json_items(body: bytes, headers) -> list[dict]:
 
 
 def _parse_page(body: bytes, headers) -> Page:
+    """A page read by column where Arrow can read it as orjson would, else decoded as records."""
     if headers.get("Content-Type", "").startswith("text/csv"):
         items = records_from_csv(body.decode("utf-8"))
-        return Page(items, int(headers["X-Total-Count"]), headers.get("X-Next-Page-Token") or None, len(body))
+        return Page(PageRecords.of(items), int(headers["X-Total-Count"]), headers.get("X-Next-Page-Token") or None,
+                    len(body))
+    read = read_json_page(body)
+    if read is not None:
+        columns, total, token = read
+        return Page(PageRecords(columns, lambda: orjson.loads(body)["items"], body), total, token, len(body))
     parsed = orjson.loads(body)
-    return Page(parsed["items"], int(parsed["total"]), parsed.get("next_page_token"), len(body))
+    return Page(PageRecords.of(parsed["items"]), int(parsed["total"]), parsed.get("next_page_token"), len(body))
 
 
 def load_tokens(path: str | None) -> dict[str, str]:

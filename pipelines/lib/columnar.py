@@ -1,27 +1,33 @@
-"""Parse a page of dossier records by column: one pass per field over the page, not one
-function call per field per record.
+"""Parse a page of dossier records by column, in Arrow, without a Python object per value.
 
-The record parser (`payload.parse_dossier`) says what a record means; this module computes the
-same rows for a whole page at column speed. Each field has a decoder for the formats agencies
-send: timestamps parsed by Arrow and kept only when they format back to the text received,
-low-cardinality values (status, channel, applicant type, fees, units, ID numbers) decoded once
-per distinct value by the record parser's own functions. A record any decoder cannot settle (a
-value out of format, a bad value, field names in mixed casing) is handed whole to the record
-parser, which reads it or names its reason. `tests/test_payload.py` holds the two to the same
-rows.
+A JSON page is read by Arrow's JSON reader straight into columns (`read_json_page`); other
+pages (CSV, or JSON Arrow cannot type) arrive as records and are made columns by `pa.array`.
+The record parser (`payload.parse_dossier`) says what a record means; the decoders here compute
+the same rows for the whole page: timestamps by Arrow's strptime, kept only where they format
+back to the text received; low-cardinality values (status, channel, applicant type, fees,
+units, ID numbers) decoded once per distinct value by the record parser's own functions. A
+record any decoder cannot settle (a value of an unexpected type or format, a bad value) is
+handed whole to the record parser, which reads it or names its reason. `tests/test_payload.py`
+holds the two to the same rows. Arrow's kernels release the GIL, so the agencies a run pulls
+side by side parse on every core.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any, Callable, Iterable
+import io
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pj
 
+from pipelines.lib.field_names import pascal
 from pipelines.lib.payload import (
+    CONTRACT_FIELDS,
     DOSSIER_SCHEMA,
     REQUIRED_FIELDS,
     PayloadError,
@@ -29,16 +35,131 @@ from pipelines.lib.payload import (
     _applicant_type,
     _int,
     parse_dossier,
+    schema_drift,
 )
 from pipelines.lib.pii import strip_personal_data
 
 _COMPACT, _ISO = "%Y%m%d%H%M%S", "%Y-%m-%dT%H:%M:%S"
-_UNSET = object()
+# What Python's str.strip removes: a code with one of these at either end is not read as sent.
+_SPACE = "".join("\\x{%x}" % c for c in range(0x110000) if chr(c).isspace())
+_EDGE_SPACE = f"^[{_SPACE}]|[{_SPACE}]$"
+# Value types whose Python values are the ones the record parser would get from the JSON: a
+# double could be a JSON integer Arrow widened (1 → 1.0), so it is left to the record parser.
+_DECODABLE = (pa.types.is_string, pa.types.is_int64, pa.types.is_boolean, pa.types.is_null)
+_BOM = b"\xef\xbb\xbf"
 
 
-def parse_records(
-    records: Iterable, agency_code: str, day, hash_key: bytes, seen: set[tuple[str | None, str]] | None = None
-) -> tuple[pa.Table, list[Rejected]]:
+@dataclass
+class PageRecords:
+    """A page's records as columns (None: not readable as columns) and, decoded only when a
+    record must be read alone, as Python objects."""
+
+    columns: pa.StructArray | None
+    decode: Callable[[], list]
+    body: bytes | None = None
+    _records: list | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, records: list) -> PageRecords:
+        """Records already decoded (CSV rows, tests): columns if Arrow can type them."""
+        try:
+            columns = pa.array(records) if records else None
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            columns = None
+        if columns is not None and not pa.types.is_struct(columns.type):
+            columns = None
+        return cls(columns, lambda: records, _records=records)
+
+    @property
+    def records(self) -> list:
+        if self._records is None:
+            self._records = self.decode()
+        return self._records
+
+    def __len__(self) -> int:
+        return len(self.columns) if self.columns is not None else len(self.records)
+
+
+def read_json_page(body: bytes) -> tuple[pa.StructArray, int, str | None] | None:
+    """(items, total, next page token) of a JSON page as Arrow reads it; None where Arrow
+    would read it otherwise than orjson (a byte order mark, NaN, a second object) or cannot
+    type it, so that the page is decoded as records instead."""
+    if body.startswith(_BOM):
+        return None
+    try:
+        table = pj.read_json(io.BytesIO(body), read_options=pj.ReadOptions(block_size=len(body) + 64),
+                             parse_options=pj.ParseOptions(newlines_in_values=True))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if table.num_rows != 1 or _has_floats(table.schema.types) or "items" not in table.column_names:
+        return None
+    items = table.column("items").combine_chunks()
+    if not (pa.types.is_list(items.type) and pa.types.is_struct(items.type.value_type)) or items.null_count:
+        return None
+    total = table.column("total")[0].as_py() if "total" in table.column_names else None
+    token = table.column("next_page_token")[0].as_py() if "next_page_token" in table.column_names else None
+    if not isinstance(total, int) or not (token is None or isinstance(token, str)):
+        return None
+    return items.flatten(), total, token
+
+
+def _has_floats(types) -> bool:
+    for t in types:
+        if pa.types.is_floating(t) or pa.types.is_decimal(t):
+            return True
+        if pa.types.is_struct(t) and _has_floats([t.field(i).type for i in range(t.num_fields)]):
+            return True
+        if pa.types.is_list(t) and _has_floats([t.value_type]):
+            return True
+    return False
+
+
+def page_drift(page: PageRecords) -> tuple[list[str], list[str]]:
+    """`payload.schema_drift` of the page, from Arrow's type where that is exact. A field
+    without nulls was sent by every record; one with nulls may be missing from some, which the
+    body tells when its `"name":` occurs once a record and nowhere nested; otherwise the
+    question goes to the decoded records."""
+    columns = page.columns
+    if columns is None or page.body is None:
+        return schema_drift(page.records)
+    records = len(columns) - columns.null_count
+    objects = columns.filter(columns.is_valid()) if columns.null_count else columns
+    nested = _nested_names(columns.type)
+    for index in range(columns.type.num_fields):
+        name = columns.type.field(index).name
+        if objects.field(index).null_count and (
+                name in nested or page.body.count(f'"{name}":'.encode()) != records):
+            return schema_drift(page.records)
+    keys = {pascal(columns.type.field(i).name) for i in range(columns.type.num_fields)}
+    unknown = sorted(keys - set(CONTRACT_FIELDS))
+    missing = sorted(set(CONTRACT_FIELDS) - keys) if records else []
+    return unknown, missing
+
+
+def _nested_names(struct: pa.DataType) -> set[str]:
+    names: set[str] = set()
+
+    def walk(t: pa.DataType, top: bool) -> None:
+        if pa.types.is_struct(t):
+            for i in range(t.num_fields):
+                if not top:
+                    names.add(t.field(i).name)
+                walk(t.field(i).type, False)
+        elif pa.types.is_list(t):
+            walk(t.value_type, False)
+
+    walk(struct, True)
+    return names
+
+
+def parse_records(records: list, agency_code: str, day, hash_key: bytes,
+                  seen: set[tuple[str | None, str]] | None = None) -> tuple[pa.Table, list[Rejected]]:
+    """`parse_page` of records already decoded (CSV rows, tests)."""
+    return parse_page(PageRecords.of(records), agency_code, day, hash_key, seen)
+
+
+def parse_page(page: PageRecords, agency_code: str, day, hash_key: bytes,
+               seen: set[tuple[str | None, str]] | None = None) -> tuple[pa.Table, list[Rejected]]:
     """Split a page's records into landed rows (DOSSIER_SCHEMA, in the page's order) and rejects.
 
     A second copy of a (dossier, version) already seen in the window is rejected as a
@@ -48,35 +169,70 @@ def parse_records(
     duplicate, not a second broken record.
     """
     seen = set() if seen is None else seen
+    columns = page.columns
+    style = _style(columns.type) if columns is not None else None
+    keys = _version_keys(columns, style) if style else None
+    if keys is None:
+        return _record_by_record(page.records, agency_code, day, hash_key, seen)
+    first = np.zeros(len(columns), dtype=bool)
+    duplicate = np.zeros(len(columns), dtype=bool)
+    valid = columns.is_valid().to_numpy(zero_copy_only=False)
+    for row, key in enumerate(keys):
+        if not valid[row]:
+            continue
+        if key[0] is not None and key in seen:
+            duplicate[row] = True
+        else:
+            seen.add(key)
+            first[row] = True
+    settled = _Decoded(columns, style, agency_code, day, hash_key, first)
+    table = settled.table
+    rest = np.flatnonzero(~settled.ok)
     rejected: list[tuple[int, Rejected]] = []
-    candidates: list[tuple[int, dict]] = []
-    for index, record in enumerate(records):
+    slow_at, slow_rows = [], []
+    if len(rest):
+        records = page.records
+        for row in rest:
+            record = records[row]
+            if not valid[row]:
+                rejected.append((row, Rejected(None, "record is not an object", {"value": str(record)[:200]})))
+            elif duplicate[row]:
+                rejected.append((row, Rejected(_code_of(record), "duplicate: this dossier version was already "
+                                               "received in the window", strip_personal_data(record, hash_key))))
+            else:
+                try:
+                    slow_rows.append(parse_dossier(record, agency_code, day, hash_key))
+                    slow_at.append(row)
+                except PayloadError as exc:
+                    rejected.append((row, Rejected(_code_of(record), f"unparseable: {exc}",
+                                                   strip_personal_data(record, hash_key))))
+    if slow_rows:
+        fast_at = np.flatnonzero(settled.ok)
+        table = pa.concat_tables([table, pa.Table.from_pylist(slow_rows, schema=DOSSIER_SCHEMA)])
+        table = table.take(np.argsort(np.concatenate([fast_at, slow_at]), kind="stable"))
+    rejected.sort(key=lambda item: item[0])
+    return table, [r for _, r in rejected]
+
+
+def _record_by_record(records: list, agency_code: str, day, hash_key: bytes, seen: set):
+    """The page as `parse_dossier` reads it, one record at a time (records Arrow cannot type)."""
+    rows, rejected = [], []
+    for record in records:
         if not isinstance(record, dict):
-            rejected.append((index, Rejected(None, "record is not an object", {"value": str(record)[:200]})))
+            rejected.append(Rejected(None, "record is not an object", {"value": str(record)[:200]}))
             continue
         code = _code_of(record)
         key = (code, str(record.get("NgayCapNhat", record.get("ngayCapNhat"))))
         if code is not None and key in seen:
-            rejected.append((index, Rejected(code, "duplicate: this dossier version was already received in the "
-                                                   "window", strip_personal_data(record, hash_key))))
+            rejected.append(Rejected(code, "duplicate: this dossier version was already received in the window",
+                                     strip_personal_data(record, hash_key)))
             continue
         seen.add(key)
-        candidates.append((index, record))
-    fast_at, fast, unsettled = _by_column(candidates, agency_code, day, hash_key)
-    slow_at, slow_rows = [], []
-    for index, record in unsettled:
         try:
-            slow_rows.append(parse_dossier(record, agency_code, day, hash_key))
-            slow_at.append(index)
+            rows.append(parse_dossier(record, agency_code, day, hash_key))
         except PayloadError as exc:
-            rejected.append((index, Rejected(_code_of(record), f"unparseable: {exc}",
-                                             strip_personal_data(record, hash_key))))
-    table = fast
-    if slow_rows:
-        table = pa.concat_tables([fast, pa.Table.from_pylist(slow_rows, schema=DOSSIER_SCHEMA)])
-        table = table.take(np.argsort(np.array(fast_at + slow_at), kind="stable"))
-    rejected.sort(key=lambda item: item[0])
-    return table, [r for _, r in rejected]
+            rejected.append(Rejected(code, f"unparseable: {exc}", strip_personal_data(record, hash_key)))
+    return pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA), rejected
 
 
 def _code_of(record: dict) -> str | None:
@@ -84,209 +240,227 @@ def _code_of(record: dict) -> str | None:
     return None if code in (None, "") else str(code)
 
 
-def _by_column(candidates: list[tuple[int, dict]], agency_code: str, day, hash_key: bytes):
-    """(page positions, rows) of the records every decoder settled, and the (position, record)
-    of the others."""
-    shapes: dict[tuple, str | None] = {}
-    styles = [_style(record, shapes) for _, record in candidates]
-    style = next((s for s in styles if s is not None), None)
-    group = [c for c, s in zip(candidates, styles) if s == style and s is not None]
-    unsettled = [c for c, s in zip(candidates, styles) if s != style or s is None]
-    if not group:
-        return [], DOSSIER_SCHEMA.empty_table(), unsettled
-    records = [record for _, record in group]
-    name = (lambda field: field[:1].lower() + field[1:]) if style == "camel" else (lambda field: field)
-
-    def column(field: str) -> list:
-        key = name(field)
-        return [record.get(key) for record in records]
-
-    page = _Page(len(records))
-    for field in REQUIRED_FIELDS:
-        page.require([v is not None and v != "" for v in column(field)])
-    page.require([v is None or v == "" or v == agency_code for v in column("MaDonVi")])
-    fees = page.items(column("DanhSachLePhi"), style)
-    results = page.items(column("DanhSachGiayToKetQua"), style)
-    supplements = page.items(column("DanhSachHoSoBoSung"), style)
-    history = page.items(column("QuaTrinhXuLy"), style)
-    top_level = ("NgayCapNhat", "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra")
-    *times, extended, step_at = page.timestamps(
-        [(column(field), None) for field in top_level]
-        + [(supplements.field("NgayHenTraMoi", name), supplements.parents),
-           (history.field("ThoiDiem", name), history.parents)])
-    times = dict(zip(top_level, times))
-    step_status = page.by_value(history.field("TrangThai", name), history.parents,
-                                lambda v: orjson.dumps(_int(v, "QuaTrinhXuLy.TrangThai")).decode())
-    step_unit = page.by_value(history.field("DonViXuLy", name), history.parents, lambda v: orjson.dumps(v).decode())
-    fee_amounts = page.by_value(fees.field("Gia", name), fees.parents,
-                                lambda v: _int(v, "DanhSachLePhi.Gia", default=0, limit=10**15))
-    hasher = hmac.new(hash_key, digestmod="sha256")
-    columns = {
-        "agency_code": pa.repeat(pa.scalar(agency_code, pa.string()), len(records)),
-        "day": pa.repeat(pa.scalar(day, pa.date32()), len(records)),
-        "dossier_code": page.codes(column("MaHoSo")),
-        "procedure_code": page.codes(column("MaTTHC")),
-        "updated_at": times["NgayCapNhat"],
-        "submitted_at": times["NgayNopHoSo"],
-        "accepted_at": times["NgayTiepNhan"],
-        "due_at": times["NgayHenTra"],
-        "extended_due_at": _last_per_parent(extended, supplements.parents, len(records)),
-        "ended_at": times["NgayKetThucXuLy"],
-        "returned_at": times["NgayTra"],
-        "status": page.by_value(column("TrangThaiHoSo"), None, lambda v: _int(v, "TrangThaiHoSo")),
-        "channel": page.by_value(column("KenhThucHien"), None, lambda v: _int(v, "KenhThucHien", default=1)),
-        "applicant_type": page.by_value(column("LoaiDoiTuong"), None, _applicant_type),
-        "applicant_id_hash": page.by_value(column("MaDoiTuong"), None, lambda v: _hashed(v, hasher)),
-        "fee_count": fees.lengths,
-        "fee_amount_vnd": _sum_per_parent(fee_amounts, fees.offsets),
-        "online_payment": page.by_value(column("DuocThanhToanTrucTuyen"), None,
-                                        lambda v: _int(v, "DuocThanhToanTrucTuyen", default=0)),
-        "result_document_count": results.lengths,
-        "has_electronic_result": _sum_per_parent([bool(v) for v in results.field("DuongDanTepTin", name)],
-                                                 results.offsets) > 0,
-        "supplement_count": supplements.lengths,
-        "status_history": _history_json(step_status, step_at, step_unit, history.offsets),
-    }
-    table = pa.table({f.name: _typed(columns[f.name], f.type) for f in DOSSIER_SCHEMA}, schema=DOSSIER_SCHEMA)
-    settled = page.settled
-    positions = [index for (index, _), ok in zip(group, settled) if ok]
-    unsettled += [c for c, ok in zip(group, settled) if not ok]
-    unsettled.sort(key=lambda c: c[0])
-    return positions, table.filter(pa.array(settled)), unsettled
+def _version_keys(columns: pa.StructArray, style: str) -> list[tuple] | None:
+    """Each record's (MaHoSo, NgayCapNhat) as the record parser keys it; None where a type
+    would print otherwise than the decoded value (a double)."""
+    codes, updated = (_child(columns, _name("MaHoSo", style)), _child(columns, _name("NgayCapNhat", style)))
+    if not all(_decodable(a.type) for a in (codes, updated)):
+        return None
+    codes_py = [None if c in (None, "") else str(c) for c in codes.to_pylist()]
+    return list(zip(codes_py, map(str, updated.to_pylist())))
 
 
-def _typed(values, type_: pa.DataType) -> pa.Array:
-    return values.cast(type_) if isinstance(values, pa.Array) else pa.array(values, type_)
+def _style(struct: pa.DataType) -> str | None:
+    """How the page's field names are cased, at every level: 'pascal' (the contract's),
+    'camel' (every name camelCase, ASCII), or None (mixed: the records are read alone)."""
+    names: list[str] = []
 
+    def walk(t: pa.DataType) -> None:
+        if pa.types.is_struct(t):
+            for i in range(t.num_fields):
+                names.append(t.field(i).name)
+                walk(t.field(i).type)
+        elif pa.types.is_list(t):
+            walk(t.value_type)
 
-def _style(record: dict, known: dict[tuple, str | None]) -> str | None:
-    """How the record's field names are cased: 'pascal' (the contract's, read as they are),
-    'camel' (every name camelCase: read under the camelCase names), None (mixed). Records of
-    one source share one shape (`known`: style by shape)."""
-    shape = tuple(record)
-    if shape not in known:
-        known[shape] = _style_of(shape)
-    return known[shape]
-
-
-def _style_of(shape: tuple) -> str | None:
-    lower = [isinstance(k, str) and k[:1].islower() for k in shape]
+    walk(struct)
+    lower = [n[:1].islower() for n in names]
     if not any(lower):
-        return "pascal" if all(isinstance(k, str) for k in shape) else None
-    if all(lower) and all(k.isascii() for k in shape):
+        return "pascal"
+    if all(lower) and all(n.isascii() for n in names):
         return "camel"
     return None
+
+
+def _name(field_name: str, style: str) -> str:
+    return field_name[:1].lower() + field_name[1:] if style == "camel" else field_name
+
+
+def _child(struct: pa.StructArray, name: str) -> pa.Array:
+    index = struct.type.get_field_index(name)
+    return struct.field(index) if index >= 0 else pa.nulls(len(struct))
+
+
+def _decodable(t: pa.DataType) -> bool:
+    return any(test(t) for test in _DECODABLE)
+
+
+_REFUSED = object()
+
+
+class _Decoded:
+    """The page's rows as the decoders read them, and which of them every decoder settled
+    (`ok`); the rows of records not ok are placeholders, replaced by the record parser's."""
+
+    def __init__(self, columns: pa.StructArray, style: str, agency_code: str, day, hash_key: bytes,
+                 candidates: np.ndarray):
+        self.size, self.style = len(columns), style
+        self.ok = candidates.copy()
+        column = lambda name: _child(columns, _name(name, style))  # noqa: E731
+        for name in REQUIRED_FIELDS:
+            values = column(name)
+            present = values.is_valid()
+            if pa.types.is_string(values.type):
+                present = pc.and_(present, pc.not_equal(values, ""))
+            self.require(present.to_numpy(zero_copy_only=False))
+        source_agency = column("MaDonVi")
+        if pa.types.is_string(source_agency.type):
+            self.require(pc.or_(source_agency.is_null(), pc.is_in(source_agency, pa.array(["", agency_code])))
+                         .to_numpy(zero_copy_only=False))
+        else:
+            self.require(source_agency.is_null())
+        fees = self.items(column("DanhSachLePhi"))
+        results = self.items(column("DanhSachGiayToKetQua"))
+        supplements = self.items(column("DanhSachHoSoBoSung"))
+        history = self.items(column("QuaTrinhXuLy"))
+        top_level = ("NgayCapNhat", "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra")
+        times = {name: self.timestamps(column(name)) for name in top_level}
+        extended = self.timestamps(supplements.child("NgayHenTraMoi", style), supplements.parents)
+        step_at = self.timestamps(history.child("ThoiDiem", style), history.parents)
+        step_status = self.by_value(history.child("TrangThai", style), history.parents,
+                                    lambda v: orjson.dumps(_int(v, "QuaTrinhXuLy.TrangThai")).decode())
+        step_unit = self.by_value(history.child("DonViXuLy", style), history.parents,
+                                  lambda v: orjson.dumps(v).decode())
+        fee_amounts = self.by_value(fees.child("Gia", style), fees.parents,
+                                    lambda v: _int(v, "DanhSachLePhi.Gia", default=0, limit=10**15))
+        electronic = self.by_value(results.child("DuongDanTepTin", style), results.parents, bool)
+        electronic = electronic.cast(pa.int64())
+        hasher = hmac.new(hash_key, digestmod="sha256")
+        size = self.size
+        arrays = {
+            "agency_code": pa.repeat(pa.scalar(agency_code, pa.string()), size),
+            "day": pa.repeat(pa.scalar(day, pa.date32()), size),
+            "dossier_code": self.code(column("MaHoSo")),
+            "procedure_code": self.code(column("MaTTHC")),
+            "updated_at": times["NgayCapNhat"],
+            "submitted_at": times["NgayNopHoSo"],
+            "accepted_at": times["NgayTiepNhan"],
+            "due_at": times["NgayHenTra"],
+            "extended_due_at": _last_per_parent(extended, supplements.parents, size),
+            "ended_at": times["NgayKetThucXuLy"],
+            "returned_at": times["NgayTra"],
+            "status": self.by_value(column("TrangThaiHoSo"), None, lambda v: _int(v, "TrangThaiHoSo")),
+            "channel": self.by_value(column("KenhThucHien"), None, lambda v: _int(v, "KenhThucHien", default=1)),
+            "applicant_type": self.by_value(column("LoaiDoiTuong"), None, _applicant_type),
+            "applicant_id_hash": self.by_value(column("MaDoiTuong"), None, lambda v: _hashed(v, hasher)),
+            "fee_count": fees.lengths,
+            "fee_amount_vnd": _sum_per_parent(fee_amounts, fees.offsets),
+            "online_payment": self.by_value(column("DuocThanhToanTrucTuyen"), None,
+                                            lambda v: _int(v, "DuocThanhToanTrucTuyen", default=0)),
+            "result_document_count": results.lengths,
+            "has_electronic_result": _sum_per_parent(electronic, results.offsets) > 0,
+            "supplement_count": supplements.lengths,
+            "status_history": _history_json(step_status, step_at, step_unit, history.offsets),
+        }
+        table = pa.table({f.name: _typed(arrays[f.name], f.type) for f in DOSSIER_SCHEMA}, schema=DOSSIER_SCHEMA)
+        self.table = table.filter(pa.array(self.ok))
+
+    def require(self, ok: np.ndarray, parents: np.ndarray | None = None) -> None:
+        """Unsettle the records (or, with `parents`, the records of the list items) not ok."""
+        ok = np.asarray(ok, dtype=bool)
+        if parents is None:
+            self.ok &= ok
+        elif not ok.all():
+            self.ok[parents[~ok]] = False
+
+    def items(self, values: pa.Array) -> _Items:
+        """A list field: a list of objects (CSV cells: JSON text of one); anything else, or
+        an object of another casing, unsettles the record."""
+        if pa.types.is_string(values.type):
+            values = self.json_cells(values)
+        lengths = pc.fill_null(pc.list_value_length(values), 0) if pa.types.is_list(values.type) else None
+        if lengths is None or not pa.types.is_struct(values.type.value_type):
+            empty = values.is_null() if lengths is None else pc.equal(lengths, 0)
+            self.require(empty.to_numpy(zero_copy_only=False))
+            return _Items(pa.array([], pa.struct([])), np.zeros(self.size, dtype=np.int64), self.style)
+        flat = values.flatten()
+        parents = pc.list_parent_indices(values).to_numpy(zero_copy_only=False).astype(np.int64)
+        self.require(flat.is_valid().to_numpy(zero_copy_only=False), parents)
+        return _Items(flat, lengths.to_numpy(zero_copy_only=False).astype(np.int64), self.style, parents)
+
+    def json_cells(self, cells: pa.Array) -> pa.Array:
+        """CSV cells of JSON text read as Arrow would read the same JSON in a page."""
+        text = pc.if_else(pc.equal(cells, ""), None, cells)
+        if text.null_count == len(text):
+            return pa.nulls(len(text))
+        lines = pc.binary_join_element_wise('{"v":', pc.fill_null(text, "null"), "}", "")
+        body = "\n".join(lines.to_pylist()).encode()
+        try:
+            read = pj.read_json(io.BytesIO(body), read_options=pj.ReadOptions(block_size=len(body) + 64))
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            read = None
+        if read is None or read.num_rows != len(text) or _has_floats(read.schema.types):
+            self.require(text.is_null().to_numpy(zero_copy_only=False))
+            return pa.nulls(len(text))
+        return read.column("v").combine_chunks()
+
+    def code(self, values: pa.Array) -> pa.Array:
+        """A code as sent: text with no space at either end (anything else: the record parser)."""
+        if not pa.types.is_string(values.type):
+            self.require(np.zeros(self.size, dtype=bool))
+            return pa.nulls(self.size, pa.string())
+        self.require(pc.invert(pc.fill_null(pc.match_substring_regex(values, _EDGE_SPACE), False))
+                     .to_numpy(zero_copy_only=False))
+        return values
+
+    def timestamps(self, values: pa.Array, parents: np.ndarray | None = None) -> pa.Array:
+        """`yyyyMMddHHmmss` or ISO 8601 `yyyy-MM-ddTHH:mm:ss` text; null or empty is null. Kept
+        only where Arrow's parse, written back, is the text received (no rolled-over dates)."""
+        if not pa.types.is_string(values.type):
+            self.require(values.is_null().to_numpy(zero_copy_only=False), parents)
+            return pa.nulls(len(values), pa.timestamp("s"))
+        text = pc.if_else(pc.equal(values, ""), None, values)
+        ok = text.is_null()
+        parsed = []
+        for fmt, written_as in ((_COMPACT, _compact_text), (_ISO, _iso_text)):
+            times = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
+            exact = pc.fill_null(pc.and_(pc.equal(written_as(times), text), pc.greater_equal(pc.year(times), 1)),
+                                 False)
+            ok = pc.or_(ok, exact)
+            parsed.append(pc.if_else(exact, times, None))
+        self.require(ok.to_numpy(zero_copy_only=False), parents)
+        return pc.coalesce(*parsed)
+
+    def by_value(self, values: pa.Array, parents: np.ndarray | None, decode: Callable[[Any], Any]) -> pa.Array:
+        """`decode` once per distinct value; a value it refuses, or of a type whose values are
+        not the decoded JSON's, unsettles the record."""
+        if not _decodable(values.type):
+            self.require(values.is_null().to_numpy(zero_copy_only=False), parents)
+            values = pa.nulls(len(values))
+        encoded = values.dictionary_encode()
+        results = []
+        for value in encoded.dictionary.to_pylist():
+            try:
+                results.append(decode(value))
+            except PayloadError:
+                results.append(_REFUSED)
+        if values.null_count:
+            try:
+                results.append(decode(None))
+            except PayloadError:
+                results.append(_REFUSED)
+        indices = pc.fill_null(encoded.indices, len(results) - 1).to_numpy(zero_copy_only=False)
+        refused = np.array([r is _REFUSED for r in results] + [False], dtype=bool)
+        self.require(~refused[indices], parents)
+        decoded = pa.array([None if r is _REFUSED else r for r in results])
+        return decoded.take(pa.array(indices)) if len(decoded) else pa.nulls(len(values))
 
 
 class _Items:
     """The objects of one list field, flattened over the page: each one's record (`parents`),
     and each record's count (`lengths`) and start (`offsets`)."""
 
-    def __init__(self, objects: list[dict], parents: np.ndarray, lengths: np.ndarray):
-        self.objects, self.parents, self.lengths = objects, parents, lengths
+    def __init__(self, objects: pa.Array, lengths: np.ndarray, style: str, parents: np.ndarray | None = None):
+        self.objects, self.lengths, self.style = objects, lengths, style
+        self.parents = parents if parents is not None else np.zeros(0, dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(lengths)])
 
-    def field(self, field: str, name: Callable[[str], str]) -> list:
-        key = name(field)
-        return [o.get(key) for o in self.objects]
+    def child(self, name: str, style: str) -> pa.Array:
+        return _child(self.objects, _name(name, style)) if len(self.objects) else pa.nulls(0)
 
 
-class _Page:
-    """The records of one page being decoded, and which of them every decoder has settled."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self.settled = np.ones(size, dtype=bool)
-
-    def require(self, ok: list[bool] | np.ndarray, parents: np.ndarray | None = None) -> None:
-        """Mark unsettled the records (or, with `parents`, the records of the list items) not ok."""
-        ok = np.asarray(ok, dtype=bool)
-        if parents is None:
-            self.settled &= ok
-        elif not ok.all():
-            self.settled[parents[~ok]] = False
-
-    def items(self, values: list, style: str) -> _Items:
-        """A list field: a JSON list (CSV cells: JSON text) of objects whose names are cased as
-        the record's; anything else unsettles the record."""
-        objects: list[dict] = []
-        lengths = np.zeros(self.size, dtype=np.int64)
-        parents: list[int] = []
-        shapes: dict[tuple, str | None] = {}
-        for row, value in enumerate(values):
-            if value is None or value == "":
-                continue
-            if isinstance(value, str):
-                try:
-                    value = orjson.loads(value)
-                except orjson.JSONDecodeError:
-                    value = None
-            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-                self.settled[row] = False
-                continue
-            if any(_style(obj, shapes) != style and obj for obj in value):
-                self.settled[row] = False
-            objects.extend(value)
-            parents.extend([row] * len(value))
-            lengths[row] = len(value)
-        return _Items(objects, np.array(parents, dtype=np.int64), lengths)
-
-    def codes(self, values: list) -> list:
-        """A code as sent: text with no surrounding space (anything else: the record parser)."""
-        ok = [isinstance(v, str) and v.strip() == v for v in values]
-        self.require(ok)
-        return [v if fine else None for v, fine in zip(values, ok)]
-
-    def timestamps(self, columns: list[tuple[list, np.ndarray | None]]) -> list[pa.Array]:
-        """`yyyyMMddHHmmss` or ISO 8601 `yyyy-MM-ddTHH:mm:ss` text; null or empty is null. Kept
-        only where Arrow's parse, written back, is the text received (no rolled-over dates).
-        The columns (each with its items' records, or None for the records' own fields) are
-        parsed as one array: Arrow's cost is per call as much as per value."""
-        values = [v for column, _ in columns for v in column]
-        parents = np.concatenate([np.arange(self.size) if of is None else of for _, of in columns] or [[]])
-        text = pa.array([v if isinstance(v, str) and v != "" else None for v in values], pa.string())
-        ok = np.array([v is None or v == "" for v in values], dtype=bool)
-        parsed = []
-        for fmt, written_as in ((_COMPACT, _compact_text), (_ISO, _iso_text)):
-            times = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
-            exact = pc.and_(pc.equal(written_as(times), text), pc.greater_equal(pc.year(times), 1))
-            exact = exact.fill_null(False)
-            ok |= exact.to_numpy(zero_copy_only=False)
-            parsed.append(pc.if_else(exact, times, None))
-        self.require(ok, parents.astype(np.int64))
-        times = pc.coalesce(*parsed)
-        starts = np.cumsum([0] + [len(column) for column, _ in columns])
-        return [times.slice(start, end - start) for start, end in zip(starts[:-1], starts[1:])]
-
-    def by_value(self, values: list, parents: np.ndarray | None, decode: Callable[[Any], Any]) -> list:
-        """`decode` once per distinct value (by type and value: 1, 1.0 and True differ); a value it
-        refuses, or one that cannot be a key (a list, an object), unsettles the record."""
-        decoded: dict = {}
-        out = []
-        ok = np.ones(len(values), dtype=bool)
-        for position, value in enumerate(values):
-            try:
-                key = (value.__class__, value)
-                result = decoded.get(key, _UNSET)
-            except TypeError:
-                ok[position] = False
-                out.append(None)
-                continue
-            if result is _UNSET:
-                try:
-                    result = decode(value)
-                except PayloadError:
-                    result = _REFUSED
-                decoded[key] = result
-            if result is _REFUSED:
-                ok[position] = False
-                result = None
-            out.append(result)
-        self.require(ok, parents)
-        return out
-
-
-_REFUSED = object()
+def _typed(values, type_: pa.DataType) -> pa.Array:
+    return values.cast(type_) if isinstance(values, pa.Array) else pa.array(values, type_)
 
 
 def _iso_text(times: pa.Array) -> pa.Array:
@@ -307,9 +481,10 @@ def _hashed(value: Any, hasher) -> str | None:
     return h.hexdigest()
 
 
-def _sum_per_parent(values: list, offsets: np.ndarray) -> np.ndarray:
-    """Each record's sum over its items (None, from a refused value of an unsettled record: 0)."""
-    running = np.concatenate([[0], np.cumsum(np.array([v or 0 for v in values], dtype=np.int64))])
+def _sum_per_parent(values: pa.Array, offsets: np.ndarray) -> np.ndarray:
+    """Each record's sum over its items (null, from a refused value of an unsettled record: 0)."""
+    numbers = pc.fill_null(values.cast(pa.int64()), 0).to_numpy(zero_copy_only=False)
+    running = np.concatenate([[0], np.cumsum(numbers)])
     return running[offsets[1:]] - running[offsets[:-1]]
 
 
@@ -323,12 +498,11 @@ def _last_per_parent(times: pa.Array, parents: np.ndarray, size: int) -> pa.Arra
     return times.take(pa.array(np.where(last >= 0, last, 0), mask=last < 0))
 
 
-def _history_json(status: list, at: pa.Array, unit: list, offsets: np.ndarray) -> pa.Array:
+def _history_json(status: pa.Array, at: pa.Array, unit: pa.Array, offsets: np.ndarray) -> pa.Array:
     """The status history as `orjson.dumps([{"status", "at", "unit"}, ...])` writes it, built
     from the page's columns."""
-    at_json = pc.if_else(pc.is_valid(at), pc.binary_join_element_wise('"', _iso_text(at), '"', ""),
-                         "null")
-    steps = pc.binary_join_element_wise('{"status":', pa.array(status, pa.string()), ',"at":', at_json, ',"unit":',
-                                        pa.array(unit, pa.string()), "}", "")
+    at_json = pc.if_else(pc.is_valid(at), pc.binary_join_element_wise('"', _iso_text(at), '"', ""), "null")
+    steps = pc.binary_join_element_wise('{"status":', status.cast(pa.string()), ',"at":', at_json, ',"unit":',
+                                        unit.cast(pa.string()), "}", "")
     per_record = pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), steps)
     return pc.binary_join_element_wise("[", pc.binary_join(per_record, ","), "]", "")

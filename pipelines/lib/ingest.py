@@ -17,8 +17,8 @@ import pyarrow as pa
 from pipelines.lib.agency_api import AgencyApiClient, FetchStats
 from pipelines.lib.landing import parquet_sink, partition_path, remove_stale_temporaries, sha256_of, write_parquet_atomic
 from pipelines.lib.paths import DOSSIERS_FILE, PARTITION_FILE, QUARANTINE_FILE
-from pipelines.lib.columnar import parse_records
-from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, quarantine_rows, schema_drift
+from pipelines.lib.columnar import page_drift, parse_page
+from pipelines.lib.payload import DOSSIER_SCHEMA, QUARANTINE_SCHEMA, quarantine_rows
 
 
 # One row per landed agency-day: what the source said and where each record went.
@@ -122,9 +122,9 @@ def ingest_dossiers(
     with parquet_sink(quarantine_path, QUARANTINE_SCHEMA) as rejects, parquet_sink(landed_path, DOSSIER_SCHEMA) as landed:
         for page in client.dossier_pages(agency_code, start, end, stats):
             totals.add(page.total)
-            received += len(page.items)
-            rows, rejected = parse_records(page.items, agency_code, day, hash_key, seen)
-            unknown, missing = schema_drift(page.items)
+            received += len(page.records)
+            rows, rejected = parse_page(page.records, agency_code, day, hash_key, seen)
+            unknown, missing = page_drift(page.records)
             unknown_fields.update(unknown)
             missing_fields.update(missing)
             duplicates += sum(r.reason.startswith("duplicate") for r in rejected)
