@@ -20,10 +20,14 @@ from bench.bench_simulator import fetch_day
 from pipelines.lib.agency_days import agency_days
 from pipelines.defs.resources import AgencyApi
 from pipelines.lib import paths
-from pipelines.lib.agency_api import load_tokens
+from pipelines.lib.agency_api import SourceLimits, load_tokens
 from pipelines.settings import warehouse_path
 
-PAGE_SIZE = AgencyApi.model_fields["page_size"].default  # what the pipeline asks for
+# What the pipeline asks for: the resource's page size, else the client's default. The
+# simulator keeps served pages under the query as sent, so a floor that sent no page size
+# warmed pages ingest never asked for, and ingest's wall time was the simulator rendering the
+# day again (runs before 20261202T111005 included).
+PAGE_SIZE = AgencyApi.model_fields["page_size"].default or SourceLimits().page_size
 
 
 def fetch(day: str, workers: int, agencies: list[str] | None = None) -> dict:
