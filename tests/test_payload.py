@@ -12,7 +12,7 @@ import pyarrow as pa
 import orjson
 
 from pipelines.lib.agency_api import _parse_page
-from pipelines.lib.columnar import page_drift, parse_page, parse_records
+from pipelines.lib.columnar import page_drift, parse_one_by_one, parse_page, parse_records
 from pipelines.lib.payload import (
     DOSSIER_SCHEMA,
     QUARANTINE_SCHEMA,
@@ -24,7 +24,7 @@ from pipelines.lib.payload import (
     records_from_csv,
     schema_drift,
 )
-from pipelines.lib.pii import hash_personal_id, strip_personal_data
+from pipelines.lib.pii import hash_personal_id
 
 KEY = b"test-key"
 DAY = date(2025, 3, 4)
@@ -174,30 +174,9 @@ def test_random_and_broken_records_never_crash_and_are_each_accounted_for(record
     assert_read_as_records(records, rows, rejected)
 
 
-def record_by_record(records: list) -> tuple[pa.Table, list[Rejected]]:
-    """The page as `parse_dossier` reads it, one record at a time: what the columns must equal."""
-    rows, rejected, seen = [], [], set()
-    for record in records:
-        if not isinstance(record, dict):
-            rejected.append(Rejected(None, "record is not an object", {"value": str(record)[:200]}))
-            continue
-        code = record.get("MaHoSo", record.get("maHoSo"))
-        code = None if code in (None, "") else str(code)
-        key = (code, str(record.get("NgayCapNhat", record.get("ngayCapNhat"))))
-        if code is not None and key in seen:
-            rejected.append(Rejected(code, "duplicate: this dossier version was already received in the window",
-                                     strip_personal_data(record, KEY)))
-            continue
-        seen.add(key)
-        try:
-            rows.append(parse_dossier(record, AGENCY, DAY, KEY))
-        except PayloadError as exc:
-            rejected.append(Rejected(code, f"unparseable: {exc}", strip_personal_data(record, KEY)))
-    return pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA), rejected
-
-
 def assert_read_as_records(records: list, rows: pa.Table, rejected: list[Rejected]) -> None:
-    expected_rows, expected_rejected = record_by_record(records)
+    # The record parser, one record at a time: what a page read by column must equal.
+    expected_rows, expected_rejected = parse_one_by_one(records, AGENCY, DAY, KEY)
     assert rows.to_pylist() == expected_rows.to_pylist()
     assert rejected == expected_rejected
 

@@ -14,6 +14,7 @@ side by side parse on every core.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import io
 from dataclasses import dataclass, field
@@ -40,9 +41,6 @@ from pipelines.lib.payload import (
 from pipelines.lib.pii import strip_personal_data
 
 _COMPACT, _ISO = "%Y%m%d%H%M%S", "%Y-%m-%dT%H:%M:%S"
-# What Python's str.strip removes: a code with one of these at either end is not read as sent.
-_SPACE = "".join("\\x{%x}" % c for c in range(0x110000) if chr(c).isspace())
-_EDGE_SPACE = f"^[{_SPACE}]|[{_SPACE}]$"
 # Value types whose Python values are the ones the record parser would get from the JSON: a
 # double could be a JSON integer Arrow widened (1 → 1.0), so it is left to the record parser.
 _DECODABLE = (pa.types.is_string, pa.types.is_int64, pa.types.is_boolean, pa.types.is_null)
@@ -68,7 +66,7 @@ class PageRecords:
             columns = None
         if columns is not None and not pa.types.is_struct(columns.type):
             columns = None
-        return cls(columns, lambda: records, _records=records)
+        return cls(columns, lambda: records)
 
     @property
     def records(self) -> list:
@@ -103,15 +101,23 @@ def read_json_page(body: bytes) -> tuple[pa.StructArray, int, str | None] | None
     return items.flatten(), total, token
 
 
+def _nested(t: pa.DataType, depth: int = 0):
+    """(field name, or None for a list's values; type; depth) of every type inside `t`: a
+    struct's fields one level down, a list's values one level down."""
+    if pa.types.is_struct(t):
+        for i in range(t.num_fields):
+            yield t.field(i).name, t.field(i).type, depth + 1
+            yield from _nested(t.field(i).type, depth + 1)
+    elif pa.types.is_list(t):
+        yield None, t.value_type, depth + 1
+        yield from _nested(t.value_type, depth + 1)
+
+
 def _has_floats(types) -> bool:
-    for t in types:
-        if pa.types.is_floating(t) or pa.types.is_decimal(t):
-            return True
-        if pa.types.is_struct(t) and _has_floats([t.field(i).type for i in range(t.num_fields)]):
-            return True
-        if pa.types.is_list(t) and _has_floats([t.value_type]):
-            return True
-    return False
+    def floating(t: pa.DataType) -> bool:
+        return pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+    return any(floating(t) or any(floating(inner) for _, inner, _ in _nested(t)) for t in types)
 
 
 def page_drift(page: PageRecords) -> tuple[list[str], list[str]]:
@@ -124,7 +130,7 @@ def page_drift(page: PageRecords) -> tuple[list[str], list[str]]:
         return schema_drift(page.records)
     records = len(columns) - columns.null_count
     objects = columns.filter(columns.is_valid()) if columns.null_count else columns
-    nested = _nested_names(columns.type)
+    nested = {name for name, _, depth in _nested(columns.type) if name is not None and depth > 1}
     for index in range(columns.type.num_fields):
         name = columns.type.field(index).name
         if objects.field(index).null_count and (
@@ -134,22 +140,6 @@ def page_drift(page: PageRecords) -> tuple[list[str], list[str]]:
     unknown = sorted(keys - set(CONTRACT_FIELDS))
     missing = sorted(set(CONTRACT_FIELDS) - keys) if records else []
     return unknown, missing
-
-
-def _nested_names(struct: pa.DataType) -> set[str]:
-    names: set[str] = set()
-
-    def walk(t: pa.DataType, top: bool) -> None:
-        if pa.types.is_struct(t):
-            for i in range(t.num_fields):
-                if not top:
-                    names.add(t.field(i).name)
-                walk(t.field(i).type, False)
-        elif pa.types.is_list(t):
-            walk(t.value_type, False)
-
-    walk(struct, True)
-    return names
 
 
 def parse_records(records: list, agency_code: str, day, hash_key: bytes,
@@ -173,7 +163,7 @@ def parse_page(page: PageRecords, agency_code: str, day, hash_key: bytes,
     style = _style(columns.type) if columns is not None else None
     keys = _version_keys(columns, style) if style else None
     if keys is None:
-        return _record_by_record(page.records, agency_code, day, hash_key, seen)
+        return parse_one_by_one(page.records, agency_code, day, hash_key, seen)
     first = np.zeros(len(columns), dtype=bool)
     duplicate = np.zeros(len(columns), dtype=bool)
     valid = columns.is_valid().to_numpy(zero_copy_only=False)
@@ -193,19 +183,12 @@ def parse_page(page: PageRecords, agency_code: str, day, hash_key: bytes,
     if len(rest):
         records = page.records
         for row in rest:
-            record = records[row]
-            if not valid[row]:
-                rejected.append((row, Rejected(None, "record is not an object", {"value": str(record)[:200]})))
-            elif duplicate[row]:
-                rejected.append((row, Rejected(_code_of(record), "duplicate: this dossier version was already "
-                                               "received in the window", strip_personal_data(record, hash_key))))
+            read = _read_alone(records[row], bool(duplicate[row]), agency_code, day, hash_key)
+            if isinstance(read, Rejected):
+                rejected.append((row, read))
             else:
-                try:
-                    slow_rows.append(parse_dossier(record, agency_code, day, hash_key))
-                    slow_at.append(row)
-                except PayloadError as exc:
-                    rejected.append((row, Rejected(_code_of(record), f"unparseable: {exc}",
-                                                   strip_personal_data(record, hash_key))))
+                slow_rows.append(read)
+                slow_at.append(row)
     if slow_rows:
         fast_at = np.flatnonzero(settled.ok)
         table = pa.concat_tables([table, pa.Table.from_pylist(slow_rows, schema=DOSSIER_SCHEMA)])
@@ -214,25 +197,35 @@ def parse_page(page: PageRecords, agency_code: str, day, hash_key: bytes,
     return table, [r for _, r in rejected]
 
 
-def _record_by_record(records: list, agency_code: str, day, hash_key: bytes, seen: set):
-    """The page as `parse_dossier` reads it, one record at a time (records Arrow cannot type)."""
+def parse_one_by_one(records: list, agency_code: str, day, hash_key: bytes,
+                     seen: set | None = None) -> tuple[pa.Table, list[Rejected]]:
+    """The page as `parse_dossier` reads it, one record at a time: what a page Arrow cannot
+    type gets, and what the columns must equal (tests/test_payload.py)."""
+    seen = set() if seen is None else seen
     rows, rejected = [], []
     for record in records:
-        if not isinstance(record, dict):
-            rejected.append(Rejected(None, "record is not an object", {"value": str(record)[:200]}))
-            continue
-        code = _code_of(record)
-        key = (code, str(record.get("NgayCapNhat", record.get("ngayCapNhat"))))
-        if code is not None and key in seen:
-            rejected.append(Rejected(code, "duplicate: this dossier version was already received in the window",
-                                     strip_personal_data(record, hash_key)))
-            continue
-        seen.add(key)
-        try:
-            rows.append(parse_dossier(record, agency_code, day, hash_key))
-        except PayloadError as exc:
-            rejected.append(Rejected(code, f"unparseable: {exc}", strip_personal_data(record, hash_key)))
+        duplicate = False
+        if isinstance(record, dict):
+            key = (_code_of(record), str(record.get("NgayCapNhat", record.get("ngayCapNhat"))))
+            duplicate = key[0] is not None and key in seen
+            if not duplicate:
+                seen.add(key)
+        read = _read_alone(record, duplicate, agency_code, day, hash_key)
+        (rejected if isinstance(read, Rejected) else rows).append(read)
     return pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA), rejected
+
+
+def _read_alone(record: Any, duplicate: bool, agency_code: str, day, hash_key: bytes) -> dict | Rejected:
+    """One record as the record parser reads it, or why it is rejected (personal data removed)."""
+    if not isinstance(record, dict):
+        return Rejected(None, "record is not an object", {"value": str(record)[:200]})
+    if duplicate:
+        return Rejected(_code_of(record), "duplicate: this dossier version was already received in the window",
+                        strip_personal_data(record, hash_key))
+    try:
+        return parse_dossier(record, agency_code, day, hash_key)
+    except PayloadError as exc:
+        return Rejected(_code_of(record), f"unparseable: {exc}", strip_personal_data(record, hash_key))
 
 
 def _code_of(record: dict) -> str | None:
@@ -253,17 +246,7 @@ def _version_keys(columns: pa.StructArray, style: str) -> list[tuple] | None:
 def _style(struct: pa.DataType) -> str | None:
     """How the page's field names are cased, at every level: 'pascal' (the contract's),
     'camel' (every name camelCase, ASCII), or None (mixed: the records are read alone)."""
-    names: list[str] = []
-
-    def walk(t: pa.DataType) -> None:
-        if pa.types.is_struct(t):
-            for i in range(t.num_fields):
-                names.append(t.field(i).name)
-                walk(t.field(i).type)
-        elif pa.types.is_list(t):
-            walk(t.value_type)
-
-    walk(struct)
+    names = [name for name, _, _ in _nested(struct) if name is not None]
     lower = [n[:1].islower() for n in names]
     if not any(lower):
         return "pascal"
@@ -279,6 +262,14 @@ def _name(field_name: str, style: str) -> str:
 def _child(struct: pa.StructArray, name: str) -> pa.Array:
     index = struct.type.get_field_index(name)
     return struct.field(index) if index >= 0 else pa.nulls(len(struct))
+
+
+@functools.cache
+def _edge_space() -> str:
+    """A pattern for what Python's str.strip removes at either end of a code: a code with one
+    is not read as sent. Built on first use (scanning every code point is a tenth of a second)."""
+    space = "".join("\\x{%x}" % c for c in range(0x110000) if chr(c).isspace())
+    return f"^[{space}]|[{space}]$"
 
 
 def _decodable(t: pa.DataType) -> bool:
@@ -315,15 +306,15 @@ class _Decoded:
         history = self.items(column("QuaTrinhXuLy"))
         top_level = ("NgayCapNhat", "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra")
         times = {name: self.timestamps(column(name)) for name in top_level}
-        extended = self.timestamps(supplements.child("NgayHenTraMoi", style), supplements.parents)
-        step_at = self.timestamps(history.child("ThoiDiem", style), history.parents)
-        step_status = self.by_value(history.child("TrangThai", style), history.parents,
+        extended = self.timestamps(supplements.child("NgayHenTraMoi"), supplements.parents)
+        step_at = self.timestamps(history.child("ThoiDiem"), history.parents)
+        step_status = self.by_value(history.child("TrangThai"), history.parents,
                                     lambda v: orjson.dumps(_int(v, "QuaTrinhXuLy.TrangThai")).decode())
-        step_unit = self.by_value(history.child("DonViXuLy", style), history.parents,
+        step_unit = self.by_value(history.child("DonViXuLy"), history.parents,
                                   lambda v: orjson.dumps(v).decode())
-        fee_amounts = self.by_value(fees.child("Gia", style), fees.parents,
+        fee_amounts = self.by_value(fees.child("Gia"), fees.parents,
                                     lambda v: _int(v, "DanhSachLePhi.Gia", default=0, limit=10**15))
-        electronic = self.by_value(results.child("DuongDanTepTin", style), results.parents, bool)
+        electronic = self.by_value(results.child("DuongDanTepTin"), results.parents, bool)
         electronic = electronic.cast(pa.int64())
         hasher = hmac.new(hash_key, digestmod="sha256")
         size = self.size
@@ -399,7 +390,7 @@ class _Decoded:
         if not pa.types.is_string(values.type):
             self.require(np.zeros(self.size, dtype=bool))
             return pa.nulls(self.size, pa.string())
-        self.require(pc.invert(pc.fill_null(pc.match_substring_regex(values, _EDGE_SPACE), False))
+        self.require(pc.invert(pc.fill_null(pc.match_substring_regex(values, _edge_space()), False))
                      .to_numpy(zero_copy_only=False))
         return values
 
@@ -455,8 +446,8 @@ class _Items:
         self.parents = parents if parents is not None else np.zeros(0, dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(lengths)])
 
-    def child(self, name: str, style: str) -> pa.Array:
-        return _child(self.objects, _name(name, style)) if len(self.objects) else pa.nulls(0)
+    def child(self, name: str) -> pa.Array:
+        return _child(self.objects, _name(name, self.style)) if len(self.objects) else pa.nulls(0)
 
 
 def _typed(values, type_: pa.DataType) -> pa.Array:
