@@ -34,7 +34,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bench import cluster, history, national_year, report
+from bench import cluster, fixed_costs, history, national_year, report
 from bench.measure import StepFailed, measure
 from bench.step import preload
 from pipelines.settings import REPO_ROOT, TIMEZONE
@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     # location reads the demo-key switch when it loads, as each step's environment sets it).
     os.environ["EGOV_ALLOW_DEMO_KEY"] = "1"
     preload()
+    results["per_process"] = fixed_costs.per_process()
 
     def save() -> list[Path]:
         results["seconds"] = round(time.perf_counter() - clock, 1)

@@ -17,13 +17,13 @@ from datetime import date, timedelta
 import dagster as dg
 import duckdb
 
-from bench import floor
+from bench import fixed_costs, floor
 from pipelines.definitions import defs
 from pipelines.defs import publish as publish_defs
 from pipelines.defs import sources, transform as transform_defs, validation
 from pipelines.defs.partitions import AGENCIES_TAG, DAILY_PARTITIONS
 from pipelines.defs.schedules import RANGE_END_TAG, RANGE_START_TAG
-from pipelines.lib import paths
+from pipelines.lib import dbt_runs, paths
 from pipelines.lib.agency_days import agency_days
 from pipelines.settings import data_dir, warehouse_path
 
@@ -41,7 +41,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 def _run(job_name: str, first: date | None = None, last: date | None = None,
          agencies: list[str] | None = None) -> dict:
     """One in-process run of a bench job (over the days first … last, when partitioned): success,
-    time spent in steps, and dbt's per-model times."""
+    time spent in steps, dbt's per-model times and, for a build, its phases (bench.fixed_costs)."""
     tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: (last or first).isoformat()} if first else {}
     if agencies:
         tags[AGENCIES_TAG] = ",".join(agencies)
@@ -49,10 +49,12 @@ def _run(job_name: str, first: date | None = None, last: date | None = None,
     with dg.DagsterInstance.get() as instance:
         result = BENCH_DEFS.resolve_job_def(job_name).execute_in_process(
             instance=instance, tags=tags, raise_on_error=False, run_config=QUIET)
-    run_seconds = time.perf_counter() - started
+        run_seconds = time.perf_counter() - started
+        logs = instance.all_logs(result.run_id)
     step_ms = sum(e.event_specific_data.duration_ms for e in result.all_events if e.event_type_value == "STEP_SUCCESS")
     outcome = {"ok": result.success, "runs": 1, "step_seconds": round(step_ms / 1000, 3),
                "run_seconds": round(run_seconds, 3)}
+    outcome.update(fixed_costs.build_phases(logs, dbt_runs.build_dir(result.run_id), outcome["step_seconds"]))
     # dbt reports each model's own duration: what grows with the data, apart from dbt's fixed cost.
     models = {}
     for event in result.all_events:

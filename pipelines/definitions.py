@@ -1,11 +1,8 @@
 """The Dagster code location: assets, checks, jobs and resources, wired in one place."""
 
 import os
-import sys
-from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from pipelines.defs import publish, sources, transform, validation
 from pipelines.defs.freshness import agency_freshness, project_freshness_policy, with_freshness_policy
@@ -62,7 +59,6 @@ defs = dg.Definitions(
         ),
         "hash_key": HashKey(allow_demo_key=os.environ.get("EGOV_ALLOW_DEMO_KEY") == "1"),
         "day_locks": DayLocks(),
-        # The dbt installed beside this Python, so a run works without the venv on PATH.
-        "dbt": DbtCliResource(project_dir=transform.DBT_PROJECT, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+        "dbt": transform.InstalledDbt.beside_this_python(transform.DBT_PROJECT),
     },
 )

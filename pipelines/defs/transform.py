@@ -1,15 +1,42 @@
 """The dbt project as Dagster assets: every model an asset, every dbt test an asset check."""
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from importlib.metadata import version as installed_version
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging.version import Version
 
 from pipelines.lib import dbt_runs
 from pipelines.settings import DBT_PROJECT_DIR, warehouse_path
 
 DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+class InstalledDbt(DbtCliResource):
+    """The dbt-core installed beside this Python, started once per build.
+
+    Before each build dagster-dbt runs `dbt --version` (a second start of dbt, about 5 s, which
+    also asks PyPI for the latest release: a call beyond loopback) and opens dbt's adapter in
+    the run's own process (about 2 s) for the row counts and column metadata it can fetch, which
+    these assets do not ask for. Here the version is the installed package's, and no adapter is
+    opened: the build itself is unchanged (tests/test_defs.py)."""
+
+    @classmethod
+    def beside_this_python(cls, project: DbtProject) -> "InstalledDbt":
+        """The dbt next to this interpreter, so a run works without the venv on PATH."""
+        return cls(project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt"))
+
+    @cached_property
+    def _cli_version(self) -> Version:
+        return Version(installed_version("dbt-core"))
+
+    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
+        return None
 
 
 class FolderTranslator(DagsterDbtTranslator):

@@ -55,6 +55,24 @@ def _materialized(result) -> set[str]:
     return {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
 
 
+def test_a_build_starts_dbt_once_and_sends_nothing_beyond_the_machine(built, monkeypatch):
+    """dagster-dbt would run `dbt --version` first (a second start of dbt, which asks PyPI for
+    the latest release) and open dbt's adapter in the run's process; dbt would send usage events
+    to dbt Labs. None of that happens, and the build is whole (pipelines/defs/transform.py)."""
+    from dagster_dbt.core import resource
+
+    data, kpi_job = built
+    started = []
+    monkeypatch.setattr(resource, "check_output", lambda *args, **kwargs: started.append(args) or b"")
+    monkeypatch.setattr(resource.DbtCliResource, "_initialize_dbt_core_adapter",
+                        lambda self, args: started.append(("adapter", args)))
+    result = kpi_job()
+    assert result.success and started == []
+    manifest = json.loads((data / "dbt" / "builds" / result.run_id / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["metadata"]["send_anonymous_usage_stats"] is False
+    assert "kpi_scores" in _materialized(result)
+
+
 def test_a_warning_rule_is_reported_and_the_release_goes_out(built):
     data, kpi_job = built
     catalogue = _partition(data, "procedures", "procedures.parquet")
