@@ -34,14 +34,15 @@ def dbt_phases(run_results: dict, started: float, finished: float, step_seconds:
     invocation, generated = _epoch(meta["invocation_started_at"]), _epoch(meta["generated_at"])
     nodes = run_results["elapsed_time"]
     tests = sum(r["execution_time"] for r in run_results["results"] if r["unique_id"].startswith("test."))
+    process = finished - started
     return {key: round(value, 3) for key, value in {
-        "dbt_process_seconds": finished - started,
+        "dbt_process_seconds": process,
         "dbt_start_seconds": invocation - started,
         "dbt_parse_seconds": generated - invocation - nodes,
         "dbt_nodes_seconds": nodes,
         "dbt_end_seconds": finished - generated,
         "dbt_test_seconds": tests,
-        "dagster_in_step_seconds": step_seconds - (finished - started),
+        "dagster_in_step_seconds": step_seconds - process,
     }.items()}
 
 
@@ -59,9 +60,11 @@ def build_phases(logs: list, target: Path, step_seconds: float) -> dict:
                       step_seconds)
 
 
-def import_seconds(module: str, after: str = "time") -> float:
-    """Seconds a fresh Python takes to import `module` once `after` is imported."""
-    code = f"import time, {after}; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+def import_seconds(module: str, after: str | None = None) -> float:
+    """Seconds a fresh Python takes to import `module` (once `after` is imported, if given)."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    if after:
+        code = f"import {after}; " + code
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True,
                          timeout=300)
     return round(float(out.stdout.strip().splitlines()[-1]), 3)

@@ -73,10 +73,7 @@ PHASES = ("dbt_start_seconds", "dbt_parse_seconds", "dbt_nodes_seconds", "dbt_te
 
 
 def transform_phases(result: dict) -> dict:
-    phases = {key: result.get(key) for key in PHASES}
-    phases["dagster_outside_step_seconds"] = (round(result["run_seconds"] - result["step_seconds"], 3)
-                                              if "run_seconds" in result else None)
-    return phases
+    return {**{key: result.get(key) for key in PHASES}, "dagster_outside_step_seconds": _orchestration(result)}
 
 
 def scale_summary(scale: dict) -> dict:

@@ -24,7 +24,7 @@ class InstalledDbt(DbtCliResource):
     also asks PyPI for the latest release: a call beyond loopback) and opens dbt's adapter in
     the run's own process (about 2 s) for the row counts and column metadata it can fetch, which
     these assets do not ask for. Here the version is the installed package's, and no adapter is
-    opened: the build itself is unchanged (tests/test_defs.py)."""
+    opened: the build itself is unchanged (tests/validation/test_dbt_rules.py)."""
 
     @classmethod
     def beside_this_python(cls, project: DbtProject) -> "InstalledDbt":
