@@ -23,3 +23,19 @@ def test_the_cpu_of_an_orphaned_grandchild_counts(monkeypatch):
     measured = measure("orphan", {}, {})
     assert measured.cpu_seconds >= 0.5, measured
     assert measured.result["left_running"] == []
+
+
+def test_the_bench_parses_for_its_own_warehouse_as_make_manifest_does_for_data(data_dir):
+    """A build that starts from the parse state the bench's set-up left is a partial parse:
+    the state names this data directory's warehouse, which is part of dbt's profile hash."""
+    from bench.stages import parse_for_this_warehouse
+    from pipelines.defs.transform import DBT_PROJECT, InstalledDbt
+    from pipelines.lib import dbt_runs
+
+    parse_for_this_warehouse()
+    target = data_dir / "dbt" / "next"
+    dbt_runs.reuse_parse_state(target)
+    InstalledDbt.beside_this_python(DBT_PROJECT).cli(["parse"], target_path=target).wait()
+    log = (target / "dbt.log").read_text(encoding="utf-8")
+    assert "UnableToPartialParse" not in log
+    assert "PartialParsingEnabled" in log or "Partial parsing enabled" in log, log[-2000:]
