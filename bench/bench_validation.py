@@ -4,7 +4,8 @@ Builds one agency-day as ingestion lands it (the simulator's window parsed by th
 own parser, no HTTP), replicates it to --rows rows with distinct dossier codes (so the
 uniqueness rule holds as on real data), malforms --bad-share of them the way the `dirty`
 profile does (unknown status, negative fee), then times `validate_frame` on the whole frame
-(median of --runs) and the quarantine split that follows it.
+(median of --runs) and the quarantine split that follows it; then the same rows as an
+Arrow-backed frame (pd.ArrowDtype), which the suite's type rules cannot read (issue 18).
 
     .venv/bin/python bench/bench_validation.py [--rows 1000000] [--runs 3] [--bad-share 0.01] [--out FILE.json]
 """
@@ -61,6 +62,17 @@ def malformed(frame, share: float, seed: int = 1):
     return frame
 
 
+def timed(frame, runs: int) -> tuple[list[float], object]:
+    """`validate_frame` on `frame` `runs` times (after one small call: the GX import and the suite)."""
+    validate_frame(frame.head(100), "raw_dossiers")
+    seconds, outcome = [], None
+    for run in range(runs):
+        started = time.perf_counter()
+        outcome = validate_frame(frame, "raw_dossiers")
+        seconds.append(time.perf_counter() - started)
+    return seconds, outcome
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -70,28 +82,35 @@ def main() -> int:
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
 
+    import pandas as pd
+
     day = landed_day(args.scale)
     table = replicated(day, args.rows)
-    frame = malformed(table.to_pandas(), args.bad_share)
-    validate_frame(frame.head(100), "raw_dossiers")  # the GX import and the suite, once per process
-    seconds, outcome = [], None
-    for run in range(args.runs):
+    result = {"rows": table.num_rows, "replicated_from": day.num_rows}
+    # The frame GX is given today (NumPy-backed), and the same rows Arrow-backed (pd.ArrowDtype).
+    for backing, mapper in (("numpy", None), ("arrow", pd.ArrowDtype)):
         started = time.perf_counter()
-        outcome = validate_frame(frame, "raw_dossiers")
-        seconds.append(time.perf_counter() - started)
-        print(f"run {run + 1}: {seconds[-1]:.2f} s")
-    started = time.perf_counter()
-    split = split_rows(table, outcome.failures, AGENCY, DAY)
-    split_seconds = time.perf_counter() - started
-    median = statistics.median(seconds)
-    result = {
-        "rows": len(frame), "replicated_from": day.num_rows, "expectations": outcome.evaluated,
-        "failed_expectations": [f.name for f in outcome.failures], "quarantined_rows": split.removed,
-        "runs_seconds": [round(s, 3) for s in seconds], "median_seconds": round(median, 3),
-        "rows_per_second": round(len(frame) / median), "quarantine_split_seconds": round(split_seconds, 3),
-    }
-    print(f"validate_frame on {len(frame):,} rows, {outcome.evaluated} expectations: median {median:.2f} s "
-          f"({len(frame) / median:,.0f} rows/s); {split.removed:,} rows quarantined, split in {split_seconds:.2f} s")
+        frame = table.to_pandas(types_mapper=mapper)
+        to_pandas_seconds = time.perf_counter() - started
+        frame = malformed(frame, args.bad_share)
+        seconds, outcome = timed(frame, args.runs)
+        median = statistics.median(seconds)
+        result[backing] = {
+            "to_pandas_seconds": round(to_pandas_seconds, 3), "expectations": outcome.evaluated,
+            "failed_expectations": [f.name for f in outcome.failures],
+            "observed_types": {f.column: f.sample[0] for f in outcome.failures if "of_type" in f.expectation},
+            "rows_flagged": sum(len(f.rows) for f in outcome.failures),
+            "runs_seconds": [round(s, 3) for s in seconds], "median_seconds": round(median, 3),
+            "rows_per_second": round(len(frame) / median),
+        }
+        print(f"{backing}: validate_frame on {len(frame):,} rows, {outcome.evaluated} expectations: median "
+              f"{median:.2f} s ({len(frame) / median:,.0f} rows/s), to_pandas {to_pandas_seconds:.2f} s; "
+              f"{len(outcome.failures)} expectations failed", flush=True)
+        if backing == "numpy":
+            started = time.perf_counter()
+            split = split_rows(table, outcome.failures, AGENCY, DAY)
+            result["quarantine_split_seconds"] = round(time.perf_counter() - started, 3)
+            result["quarantined_rows"] = split.removed
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
     return 0
