@@ -34,20 +34,23 @@
     {{ return(none) }}
 {%- endmacro %}
 
-{#- The rows of int_dossier_state_intervals a restatement of an agency from `from_day` replaces:
-    every row of its days from then on, and the versions before it whose interval reaches the
-    day before (the dossier's next version, landed on or after from_day, may now cut them).
-    An earlier interval cannot change: it was cut by a version of its own past, or ended with
-    the dossier's handling. The model re-emits exactly these rows; the strategy below deletes them. -#}
+{#- The rows of int_dossier_state_intervals a restatement of an agency from `from_day` may
+    replace: every row of its days from then on, and the versions before it whose interval
+    reaches the day before. Of the latter, only those of a dossier with a version from then on
+    (landed now, or built before) can change: the model re-emits them (its `carried` rows) and
+    the strategy below deletes exactly those. An earlier interval cannot change: it was cut by
+    a version of its own past, or ended with the dossier's handling; nor can the last version
+    of an open dossier no version has touched since. -#}
 {% macro is_replaced_by_restatement(row, from_day) -%}
     ({{ row }}.day >= {{ from_day }} or {{ row }}.valid_to >= {{ from_day }} - 1)
 {%- endmacro %}
 
 {#- A custom incremental strategy (`incremental_strategy='restated_agencies'`): delete the rows
-    each restated agency replaces (the model's rows carry the agency's `restated_from`), then
-    insert the new ones. The model's query has run into a temporary table before this, so it
-    could read the rows that are deleted here; delete+insert on a key cannot express this (a
-    version missing from a re-pull must go, and keys of removed rows never reach the new rows). -#}
+    each restated agency replaces (the model's rows carry the agency's `restated_from`; a carried
+    row is one whose day is before it), then insert the new ones. The model's query has run
+    into a temporary table before this, so it could read the rows that are deleted here;
+    delete+insert on a key cannot express this (a version missing from a re-pull must go, and
+    keys of removed rows never reach the new rows). -#}
 {% macro get_incremental_restated_agencies_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
@@ -57,7 +60,16 @@
         select agency_code, min(restated_from) as from_day from {{ source }} group by agency_code
     ) as restated
     where replaced.agency_code = restated.agency_code
-        and {{ is_replaced_by_restatement('replaced', 'restated.from_day') }};
+        and {{ is_replaced_by_restatement('replaced', 'restated.from_day') }}
+        and (
+            replaced.day >= restated.from_day
+            or exists (
+                select 1 from {{ source }} as carried
+                where carried.day < carried.restated_from
+                    and carried.agency_code = replaced.agency_code
+                    and carried.dossier_code = replaced.dossier_code
+            )
+        );
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}

@@ -16,9 +16,11 @@
 -- content_sha256, so that a later run can tell which agency-days are new or were re-pulled.
 --
 -- Incremental: an agency with a new or restated day is rebuilt from that day (restated_from):
--- its versions landed since, and the earlier versions whose interval reached the day before
--- (read here before the strategy deletes them, see macros/restated_days.sql). The rest of its
--- history is left as it is.
+-- its versions landed since, and the earlier versions whose interval may now end elsewhere:
+-- those of the dossiers with a version from that day on, landed now or built before (read
+-- here before the strategy deletes them, see macros/restated_days.sql). The rest of its
+-- history, the open stock not touched since included, is left as it is: a daily run follows
+-- the day's dossiers, not every dossier still open.
 with grid as (
     select agency_code, day, content_sha256
     from {{ ref('stg_validated_partitions') }}
@@ -28,16 +30,6 @@ with grid as (
 {%- set scan_from = first_restated_day(this) %}
 restated as (
     {{ restated_days(this) }}
-),
-
-carried as (
-    -- Versions before the restated day whose interval reaches the day before it.
-    select built.* exclude (valid_from, valid_to, restated_from, built_at)
-    from {{ this }} as built
-    inner join restated on restated.agency_code = built.agency_code
-    where built.dossier_code is not null
-        and built.day < restated.from_day
-        and {{ is_replaced_by_restatement('built', 'restated.from_day') }}
 ),
 
 landed as (
@@ -52,6 +44,31 @@ landed as (
     {% else %}
     where false
     {% endif %}
+),
+
+touched as (
+    -- The dossiers with a version from the restated day on: as landed now, and as built before
+    -- (a version a re-pull no longer holds no longer cuts the one before it).
+    select agency_code, dossier_code from landed
+    union
+    select built.agency_code, built.dossier_code
+    from {{ this }} as built
+    inner join restated on restated.agency_code = built.agency_code
+    where built.dossier_code is not null
+        and built.day >= restated.from_day
+        {% if scan_from is not none %}and built.day >= date '{{ scan_from }}'{% endif %}
+),
+
+carried as (
+    -- Their versions before the restated day whose interval reaches the day before it.
+    select built.* exclude (valid_from, valid_to, restated_from, built_at)
+    from {{ this }} as built
+    inner join restated on restated.agency_code = built.agency_code
+    semi join touched
+        on touched.agency_code = built.agency_code
+        and touched.dossier_code = built.dossier_code
+    where built.day < restated.from_day
+        and {{ is_replaced_by_restatement('built', 'restated.from_day') }}
 ),
 {% else %}
 restated as (
