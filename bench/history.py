@@ -115,6 +115,12 @@ def write(results: dict, out: Path) -> list[Path]:
         d = daily[name]
         lines.append(f"| {label} | {d['seconds']:.1f} | {d['cpu_seconds']:.1f} | {d['peak_rss_mb']:.0f} | "
                      f"{d['result']['runs']} + 1 KPI | {d['result']['agency_days']} | {d['result']['warehouse_mb']} |")
+    for name, label in (("after_one_day", "after one day"), ("after_year", "after the year")):
+        if name in daily:
+            lines += ["", f"The daily run {label}, run by run (seconds after the backfill's submission; steps' seconds):", ""]
+            lines += [f"- {run['job']}: queued {run['queued']}, started {run['started']}, ended {run['ended']}; "
+                      + ", ".join(f"{step} {seconds}" for step, seconds in run["steps"].items())
+                      for run in daily[name]["result"].get("timeline", [])]
     lines += ["", f"The simulator's own CPU serving the year, apart: {year['simulator_cpu_seconds']} s; "
                   f"the year's data directory: {year['data_dir_mb']} MiB.", "",
               "| goal | target | measured | met |", "|---|---|---|---|"]

@@ -150,12 +150,30 @@ def orchestrated(first: str, last: str | None = None, agencies: list[str] | None
 
     days = date_range(date.fromisoformat(first), date.fromisoformat(last or first))
     with dg.DagsterInstance.get() as instance, running_daemon(instance, data_dir() / "daemon.log"):
+        submitted = time.time()
         backfill_id = submit_backfill(instance, defs, days, agencies=agencies, title=f"bench {first} … {last}")
         report = wait_for_backfill(instance, backfill_id, days, agencies=agencies)
+        runs = timeline(instance, backfill_id, submitted)
     if not report.kpi_ok:
         raise RuntimeError(f"the KPI run after backfill {backfill_id} failed; left out: {report.failed[:10]}")
     return {"runs": report.runs, "agency_days": report.agency_days, "failed": report.failed,
-            "warehouse_mb": round(warehouse_path().stat().st_size / 2**20, 1)}
+            "warehouse_mb": round(warehouse_path().stat().st_size / 2**20, 1), "timeline": runs}
+
+
+def timeline(instance: dg.DagsterInstance, backfill_id: str, submitted: float) -> list[dict]:
+    """The backfill's runs and its KPI run, in order: when each was queued, started and ended
+    (seconds after the submission) and its steps' seconds, to tell waiting from work."""
+    from pipelines.defs.schedules import BATCH_TAG
+    from pipelines.defs.sensors import BACKFILL_TAG
+
+    records = [*instance.get_run_records(dg.RunsFilter(tags={BACKFILL_TAG: backfill_id})),
+               *instance.get_run_records(dg.RunsFilter(tags={BATCH_TAG: f"backfill:{backfill_id}"}))]
+    since = lambda moment: round(moment - submitted, 2) if moment else None  # noqa: E731
+    return [{"job": r.dagster_run.job_name, "queued": since(r.create_timestamp.timestamp()),
+             "started": since(r.start_time), "ended": since(r.end_time),
+             "steps": {s.step_key: round(s.end_time - s.start_time, 2)
+                       for s in instance.get_run_step_stats(r.dagster_run.run_id) if s.start_time and s.end_time}}
+            for r in sorted(records, key=lambda r: r.create_timestamp)]
 
 
 def land_history(last_day: str, days: int, share: int, workers: int) -> dict:
