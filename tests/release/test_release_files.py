@@ -49,6 +49,25 @@ def test_a_tampered_file_fails_validation(pipeline_run, tmp_path):
     assert not report.valid and failed == [("kpi_transaction_volumes-parquet", "hash-count")]
 
 
+def test_the_release_check_catches_a_csv_for_excel_that_is_not_its_csv(pipeline_run, tmp_path):
+    """The release check no longer parses each CSV for Excel (it is its CSV after a BOM): a copy
+    that differs, and so no longer matches its resource, must still stop the release."""
+    import shutil
+
+    from pipelines.lib.release.checks import excel_copy_problems, frictionless_errors
+
+    copy = tmp_path / "copy"
+    shutil.copytree(pipeline_run.open_dir / "latest", copy)
+    assert frictionless_errors(copy / "datapackage.json") == []
+    assert excel_copy_problems(copy, package(pipeline_run)) == []
+    excel = copy / "kpi_scores.excel.csv"
+    excel.write_bytes(excel.read_bytes().replace(b",", b";", 1))
+    assert excel_copy_problems(copy, package(pipeline_run)) == [
+        "kpi_scores.excel.csv is not kpi_scores.csv after a BOM",
+        "kpi_scores.excel.csv: size or hash differs from datapackage.json",
+    ]
+
+
 def test_every_table_in_four_formats_with_the_same_values(pipeline_run):
     latest = pipeline_run.open_dir / "latest"
     pkg = package(pipeline_run)
