@@ -5,37 +5,20 @@
 --
 -- A year of pulls is every procedure once a day (millions of rows): one pass marks the days a
 -- procedure's attributes differ from its pull before, and only those rows (thousands) go on.
+{%- set attributes = 'procedure_name, field, handling_days, has_fee, fee_vnd, online_level, eligible_full_process' %}
 with observations as (
     select
         agency_code,
         procedure_code,
         day,
-        procedure_name,
-        field,
-        handling_days,
-        has_fee,
-        fee_vnd,
-        online_level,
-        eligible_full_process,
-        (procedure_name, field, handling_days, has_fee, fee_vnd, online_level, eligible_full_process)
-            is distinct from lag((procedure_name, field, handling_days, has_fee, fee_vnd, online_level,
-                                  eligible_full_process))
+        {{ attributes }},
+        ({{ attributes }}) is distinct from lag(({{ attributes }}))
             over (partition by agency_code, procedure_code order by day) as is_change
     from {{ ref('stg_procedures') }}
 ),
 
 versions as (
-    select
-        agency_code,
-        procedure_code,
-        day as valid_from,
-        procedure_name,
-        field,
-        handling_days,
-        has_fee,
-        fee_vnd,
-        online_level,
-        eligible_full_process
+    select agency_code, procedure_code, day as valid_from, {{ attributes }}
     from observations
     where is_change
 ),
@@ -47,8 +30,8 @@ last_seen as (
 ),
 
 last_pull as (
-    select agency_code, max(day) as last_pull_day
-    from {{ ref('stg_procedures') }}
+    select agency_code, max(last_seen) as last_pull_day
+    from last_seen
     group by agency_code
 ),
 
