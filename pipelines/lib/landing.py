@@ -13,6 +13,7 @@ import secrets
 import tempfile
 import time
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Iterator
 
@@ -30,6 +31,11 @@ TEMPORARY_SUFFIXES = (".tmp", ".link")
 def partition_path(root: Path, day, agency_code: str, name: str) -> Path:
     """`<root>/date=YYYY-MM-DD/agency=<code>/<name>`: one file per agency-day."""
     return root / f"date={day.isoformat()}" / f"agency={agency_code}" / name
+
+
+def partition_of(file: Path) -> tuple[str, date]:
+    """The agency code and day of a file laid out by `partition_path`."""
+    return file.parent.name.removeprefix("agency="), date.fromisoformat(file.parent.parent.name.removeprefix("date="))
 
 
 def writer_of(temporary: Path) -> int | None:

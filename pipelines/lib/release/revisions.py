@@ -6,6 +6,7 @@ a figure is revised). A row that is new in this release is not "revised": it is 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipelines.lib.release.suppression import STATUS_SUFFIX
@@ -39,8 +40,16 @@ def flag(new: pd.DataFrame, old: pd.DataFrame | None, key: list[str]) -> pd.Data
             base = column.removesuffix(STATUS_SUFFIX)
             differs = (_text(current[column]) != _text(previous[column])) & existed
             revised[base] = revised[base] | differs if base in revised else differs
-    changed = revised.apply(lambda row: ";".join(revised.columns[row.to_numpy(dtype=bool)]), axis=1) if len(revised.columns) else None
-    lists = pd.array(changed if changed is not None else [""] * len(new), dtype="string")
+    lists = revised_columns(revised.to_numpy(dtype=bool), list(revised.columns))
     new[REVISED] = pd.array([bool(x) for x in lists], dtype="boolean")
-    new[REVISED_COLUMNS] = lists
+    new[REVISED_COLUMNS] = pd.array(lists, dtype="string")
     return new
+
+
+def revised_columns(differs: np.ndarray, names: list[str]) -> list[str]:
+    """Each row's revised columns (`differs`: rows × `names`) joined by `;`, "" when none: only
+    the revised rows are visited, as they are few beside a year of unchanged ones."""
+    lists = [""] * differs.shape[0]
+    for row in np.flatnonzero(differs.any(axis=1)):
+        lists[row] = ";".join(name for name, hit in zip(names, differs[row]) if hit)
+    return lists
