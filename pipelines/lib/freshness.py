@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from pipelines.lib import paths
 from pipelines.lib.landing import partition_of, read_parquet
+from pipelines.lib.manifests import manifest_rows
 from pipelines.lib.reference import agency_valid_on
 from pipelines.settings import REPO_ROOT, TIMEZONE, TIMEZONE_NAME, open_data_dir
 
@@ -209,16 +210,6 @@ def build_report(
     }
 
 
-def _manifest_rows(root: Path) -> list[tuple[str, date, int]]:
-    pattern = root / "*" / "*" / paths.PARTITION_FILE
-    if not any(root.glob(f"*/*/{paths.PARTITION_FILE}")):
-        return []
-    with duckdb.connect() as con:
-        return con.execute(
-            f"select agency_code, day, source_total from read_parquet('{pattern}')"
-        ).fetchall()
-
-
 def _validated_keys(root: Path) -> set[tuple[str, date]]:
     """The agency-days with a validated manifest. Its presence is the fact, so none is read: a
     year holds some 30,000 of them, and reading them was most of the report's time."""
@@ -230,7 +221,7 @@ def landed_agency_days() -> list[AgencyDay]:
     validated = _validated_keys(paths.validated_partitions_root())
     return [
         AgencyDay(code, day, total, (code, day) in validated)
-        for code, day, total in _manifest_rows(paths.raw_dossiers_root())
+        for code, day, total in manifest_rows(paths.raw_dossiers_root(), paths.PARTITION_FILE)
     ]
 
 

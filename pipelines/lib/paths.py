@@ -4,12 +4,14 @@
     raw/procedures/date=D/agency=A/procedures.parquet
     validated/procedures/date=D/agency=A/procedures.parquet  once its checks passed; what dbt reads
     raw/dossiers/date=D/agency=A/dossiers.parquet         landed, before checks
+    raw/.dossiers-manifests.parquet                       a memo of the manifests (manifests.py)
     quarantine/dossiers/date=D/agency=A/quarantine.parquet   rejected at parse
     quarantine/dossiers/date=D/agency=A/validation.parquet   taken out by validation
     validated/dossiers/date=D/agency=A/dossiers.parquet   what dbt reads
     validated/partitions/date=D/agency=A/partition.parquet
     warehouse/kpi.duckdb                                  dbt's, and only dbt writes it
     open/                                                 the published downloads
+    open/.suppression-memo.parquet                        a memo of the suppression's solves (release/memo.py)
 """
 
 from __future__ import annotations

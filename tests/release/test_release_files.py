@@ -139,3 +139,90 @@ def test_package_declares_licence_keys_foreign_keys_and_missing_value_labels(pip
     assert fields["received_online"]["missingValues"][0]["value"] == ""
     status = fields["received_online" + STATUS_SUFFIX]
     assert {c["value"] for c in status["categories"]} == set(status["constraints"]["enum"]) >= {"published", "suppressed_small"}
+
+
+def test_frictionless_in_worker_processes_finds_what_one_process_finds(pipeline_run, tmp_path, monkeypatch):
+    """A year's release validates its resources in worker processes: a bad row is still found,
+    named the same as when one process validates every resource."""
+    import shutil
+
+    from pipelines.lib.release import checks
+
+    copy = tmp_path / "copy"
+    shutil.copytree(pipeline_run.open_dir / "latest", copy)
+    csv_file = copy / "kpi_scores.csv"
+    header, first, *rest = csv_file.read_text(encoding="utf-8").splitlines()
+    csv_file.write_text("\n".join([header, first.replace(",", ",not a number,", 1).rsplit(",", 1)[0], *rest]) + "\n",
+                        encoding="utf-8")
+    in_one = checks.frictionless_errors(copy / "datapackage.json")
+    monkeypatch.setattr(checks, "BYTES_PER_WORKER", 1)
+    monkeypatch.setattr(checks.os, "cpu_count", lambda: 2)
+    in_workers = checks.frictionless_errors(copy / "datapackage.json")
+    assert in_one and in_workers == in_one
+    assert any(problem.startswith("kpi_scores: Type error") and "not a number" in problem for problem in in_workers), in_workers
+
+
+def test_the_json_check_compares_every_cell_with_dates_as_iso_8601():
+    from datetime import date
+
+    from pipelines.lib.release.checks import json_holds
+
+    table = pa.table({"day": [date(2025, 7, 1), None], "agency_code": ["000.00.01.H01", "000.00.01.H02"], "dossiers": [3, 4]})
+    records = [{"day": "2025-07-01", "agency_code": "000.00.01.H01", "dossiers": 3},
+               {"day": None, "agency_code": "000.00.01.H02", "dossiers": 4}]
+    assert json_holds(records, table)
+    assert not json_holds([records[0], {**records[1], "dossiers": 5}], table)
+    assert not json_holds([records[0], {**records[1], "extra": 1}], table)
+    assert not json_holds([records[0], {"day": None, "agency_code": "000.00.01.H02", "count": 4}], table)
+    assert not json_holds(records[:1], table)
+    assert not json_holds([{**records[0], "day": "2025-07-02"}, records[1]], table)
+
+
+def _restated(folder, table: str, change) -> None:
+    """`table`'s CSV with its lines changed by `change`, the package's size and hash updated to
+    match: only a row check can tell."""
+    path = folder / f"{table}.csv"
+    header, *lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([header, *change(lines)]) + "\n", encoding="utf-8")
+    descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    resource = next(r for r in descriptor["resources"] if r["path"] == path.name)
+    resource["bytes"], resource["hash"] = path.stat().st_size, f"sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+    (folder / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def test_a_release_after_another_parses_only_its_new_lines_and_still_finds_what_frictionless_finds(pipeline_run, tmp_path):
+    """Against the previous release, only new lines are parsed; keys and foreign keys are held
+    over the whole file. Each fault below is found, by the incremental check and by Frictionless whole."""
+    import shutil
+
+    from pipelines.lib.release.checks import frictionless_errors
+
+    previous = tmp_path / "previous"
+    shutil.copytree(pipeline_run.open_dir / "latest", previous)
+    assert frictionless_errors(previous / "datapackage.json", previous) == []
+
+    def bad_cell(lines):  # a new line whose date is not a date
+        first = lines[0].split(",")
+        return [",".join([first[0], "not a date", *first[2:]]), *lines[1:]]
+
+    def repeated_key(lines):  # the last line replaced by the first's key with other figures
+        return [*lines[:-1], lines[0].replace(",published", ",suppressed_small", 1)]
+
+    def one_row_more(lines):  # more rows than the package states: Frictionless parses it whole
+        return [*lines, lines[-1]]
+
+    def unknown_agency(lines):
+        first = lines[0].split(",")
+        at = next(i for i, cell in enumerate(first) if cell in pipeline_run.agencies)
+        return [",".join([*first[:at], "000.00.99.X99", *first[at + 1:]]), *lines[1:]]
+
+    for fault, expected in ((bad_cell, "(lines new since the previous release): Type error"),
+                            (repeated_key, "primary key value(s) repeated"),
+                            (unknown_agency, "is not in agencies"),
+                            (one_row_more, "does not match the expected row count")):
+        new = tmp_path / fault.__name__
+        shutil.copytree(previous, new)
+        _restated(new, "kpi_processed_records", fault)
+        incremental = frictionless_errors(new / "datapackage.json", previous)
+        assert any(expected in problem for problem in incremental), (fault.__name__, incremental)
+        assert frictionless_errors(new / "datapackage.json"), fault.__name__  # and Frictionless whole agrees

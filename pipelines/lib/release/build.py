@@ -36,6 +36,8 @@ from pipelines.lib.release.tables import Table, data_as_of, load_tables, period_
 from pipelines.settings import TIMEZONE
 
 CHANGELOG_FILE = "CHANGELOG.md"
+# The suppression's answers kept for the next release (memo.py), beside the publishing lock.
+SUPPRESSION_MEMO = ".suppression-memo.parquet"
 
 
 class ReleaseCheckFailed(RuntimeError):
@@ -61,7 +63,7 @@ class Candidate:
     docs: dict
 
 
-def read_candidate(warehouse: Path, manifest_path: Path, threshold: int) -> Candidate:
+def read_candidate(warehouse: Path, manifest_path: Path, threshold: int, memo_file: Path | None = None) -> Candidate:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = load_tables(con, manifest_path)
         as_of = data_as_of(con)
@@ -69,7 +71,7 @@ def read_candidate(warehouse: Path, manifest_path: Path, threshold: int) -> Cand
     kpis = {t.name: t.frame for t in tables if t.kind == "kpi"}
     if not kpis:
         raise ReleaseCheckFailed(f"no kpi_* table in {warehouse}: run the dbt models first")
-    protected = suppress(kpis, {t.name: t.primary_key for t in tables}, threshold, lineage(tables))
+    protected = suppress(kpis, {t.name: t.primary_key for t in tables}, threshold, lineage(tables), memo_file)
     for table in tables:
         table.frame = flag_incomplete_history(protected[table.name]) if table.name in protected else table.frame
     days = [d for t in tables if t.kind == "kpi" for c in t.primary_key
@@ -173,7 +175,7 @@ def publish_release(warehouse: Path, open_dir: Path, manifest_path: Path, *, now
     the monthly close) makes the release a minor one that closes that month, unless one already did."""
     now = now or datetime.now(TIMEZONE)
     threshold = threshold_from_env() if threshold is None else threshold
-    candidate = read_candidate(warehouse, manifest_path, threshold)
+    candidate = read_candidate(warehouse, manifest_path, threshold, open_dir / SUPPRESSION_MEMO)
     with publishing_lock(open_dir):
         index = versioning.read_index(open_dir)
         current = versioning.current_version(index)
@@ -280,7 +282,7 @@ def write_release(folder: Path, version: str, previous: str | None, level: str, 
                             dates["data_as_of"], changes, docs_changed, closes)
     (folder / CHANGELOG_FILE).write_text(changelog.changelog(entry, previous_log), encoding="utf-8")
     checksums.write_sums(folder)
-    problems = check_release(folder, exported)
+    problems = check_release(folder, exported, folder.parent / previous if previous else None)
     if problems:
         raise ReleaseCheckFailed(f"release {version} not published, {len(problems)} problem(s): " + "; ".join(problems[:20]))
     return dates

@@ -46,13 +46,13 @@ import os
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from functools import lru_cache
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from pipelines.lib.release.memo import remembered, remembering
 from pipelines.settings import DBT_PROJECT_DIR
 
 DEFAULT_THRESHOLD = 5
@@ -174,9 +174,16 @@ def _is_decimal(series: pd.Series) -> bool:
 
 
 def suppress(frames: dict[str, pd.DataFrame], keys: dict[str, list[str]], threshold: int,
-             lineage: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+             lineage: dict[str, str] | None = None, memo_file: Path | None = None) -> dict[str, pd.DataFrame]:
     """Blank small and revealing cells in the KPI tables; add a `<column>_status` beside each
-    column that may be blank. `lineage` maps an agency code to its code "as is" today."""
+    column that may be blank. `lineage` maps an agency code to its code "as is" today;
+    `memo_file` keeps the solves' answers for the next call (memo.py)."""
+    with remembering(memo_file):
+        return _suppress(frames, keys, threshold, lineage)
+
+
+def _suppress(frames: dict[str, pd.DataFrame], keys: dict[str, list[str]], threshold: int,
+              lineage: dict[str, str] | None) -> dict[str, pd.DataFrame]:
     out = {}
     groups: dict[tuple, list[str]] = {}
     for name in frames:
@@ -444,7 +451,8 @@ def _carried(signs: dict[int, int], in_play: list[int], corners: _Corners, round
     return None
 
 
-@lru_cache(maxsize=None)
+@remembered(lambda v: b"" if v is None else np.asarray(v, dtype=np.float64).tobytes(),
+            lambda b: np.frombuffer(b) if b else None)
 def _row_direction(matrix_bytes: bytes, shape: tuple[int, int], mask: tuple[bool, ...], j: int) -> np.ndarray | None:
     """A change of the row's hidden cells that keeps its equations and moves column j (the
     projection of e_j on their null space), None when the equations fix j."""
@@ -519,10 +527,10 @@ def _pinned(equations: np.ndarray, unknowns: np.ndarray, coefficients: np.ndarra
     return pinned
 
 
-@lru_cache(maxsize=1024)
+@remembered(lambda v: np.asarray(v, dtype=bool).tobytes(), lambda b: np.frombuffer(b, dtype=bool))
 def _fixed_once(shape: tuple[int, int], index_type: str, indptr: bytes, indices: bytes, data: bytes) -> np.ndarray:
-    """`_fixed` of a component seen before answered from memory: the passes of `_secondary`
-    solve every component again, and most have not changed since the last pass."""
+    """`_fixed` of a component seen before answered from memory (memo.py): the passes of
+    `_secondary` solve every component again, and a day's release most of a year's again."""
     from scipy.sparse import csr_matrix
 
     matrix = csr_matrix((np.frombuffer(data), np.frombuffer(indices, dtype=index_type),
@@ -571,7 +579,7 @@ def _protect_totals(values: np.ndarray, hidden: np.ndarray, codes: np.ndarray, t
     return ranked[first]
 
 
-@lru_cache(maxsize=None)
+@remembered(lambda v: np.asarray(v, dtype=np.int64).tobytes(), lambda b: tuple(np.frombuffer(b, dtype=np.int64).tolist()))
 def _determined(matrix_bytes: bytes, shape: tuple[int, int], mask: tuple[bool, ...]) -> tuple[int, ...]:
     """Hidden columns whose value the visible ones fix: e_i lies in the row space of A_hidden."""
     matrix = np.frombuffer(matrix_bytes).reshape(shape)
