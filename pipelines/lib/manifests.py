@@ -41,15 +41,16 @@ def manifest_rows(root: Path, name: str) -> list[tuple[str, date, int]]:
         con.register("found", identities)
         con.execute("create table kept (path varchar, inode bigint, mtime_ns bigint, size bigint, "
                     "agency_code varchar, day date, source_total bigint)")
+        con.execute("create table remembered as from kept")
         if memo.exists():
-            con.execute(f"insert into kept select m.* from read_parquet('{memo}') m join found using (path, inode, mtime_ns, size)")
+            con.execute(f"insert into remembered from read_parquet('{memo}')")
+            con.execute("insert into kept select m.* from remembered m join found using (path, inode, mtime_ns, size)")
         unread = [r[0] for r in con.execute("select path from found anti join kept using (path) order by path").fetchall()]
         if unread:
             con.execute(
                 "insert into kept select f.path, f.inode, f.mtime_ns, f.size, r.agency_code, r.day, r.source_total "
                 "from read_parquet($files, filename = true) r join found f on f.path = r.filename", {"files": unread})
-        [(kept, remembered)] = con.execute(
-            "select count(*), " + (f"(select count(*) from read_parquet('{memo}'))" if memo.exists() else "0") + " from kept").fetchall()
+        [(kept, remembered)] = con.execute("select (select count(*) from kept), (select count(*) from remembered)").fetchall()
         if unread or kept != remembered:
             write_table_atomic(con.sql("select * from kept order by path").to_arrow_table(), memo)
         return con.execute(f"select {', '.join(COLUMNS)} from kept order by path").fetchall()

@@ -89,9 +89,8 @@ def _resources(package_file: Path) -> dict[str, dict]:
 
 
 def _same_table(resource: dict, earlier: dict | None) -> bool:
-    """A CSV the previous release published with the same schema and dialect, whose fields hold
-    no line break (so that one line is one row) and no `unique` constraint (a row-local check
-    could not see a repeat)."""
+    """A CSV the previous release published at the same path with the same schema, dialect and
+    encoding, and no `unique` constraint (a check of some lines could not see a repeat)."""
     if earlier is None or resource.get("format") != "csv" or "schema" not in resource or resource["path"] != earlier["path"]:
         return False
     same = all(resource.get(k) == earlier.get(k) for k in ("schema", "dialect", "encoding"))
@@ -111,9 +110,7 @@ def new_rows_problems(folder: Path, resource: dict, table, previous: Path, packa
     header, sends the file to Frictionless whole (None)."""
     path = folder / resource["path"]
     data = path.read_bytes()
-    problems = []
-    if len(data) != resource["bytes"] or resource["hash"] != f"sha256:{hashlib.sha256(data).hexdigest()}":
-        problems.append(f"{resource['name']}: size or hash differs from datapackage.json")
+    problems = [] if as_stated(data, resource) else [f"{resource['name']}: size or hash differs from datapackage.json"]
     header, *lines = data.split(b"\n")
     old_header, *old_lines = (previous / resource["path"]).read_bytes().split(b"\n")
     if lines and lines[-1] == b"":
@@ -172,9 +169,14 @@ def excel_copy_problems(folder: Path, package: dict) -> list[str]:
         data = excel.read_bytes()
         if data != BOM + plain.read_bytes():
             problems.append(f"{excel.name} is not {plain.name} after a BOM")
-        if len(data) != resource["bytes"] or resource["hash"] != f"sha256:{hashlib.sha256(data).hexdigest()}":
+        if not as_stated(data, resource):
             problems.append(f"{excel.name}: size or hash differs from datapackage.json")
     return problems
+
+
+def as_stated(data: bytes, resource: dict) -> bool:
+    """Whether a file's bytes have the size and hash its resource in datapackage.json states."""
+    return len(data) == resource["bytes"] and resource["hash"] == f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
 def format_mismatches(tables: dict[str, tuple[pa.Table, Path]]) -> list[str]:
