@@ -16,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from itertools import repeat
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rdflib import Graph
@@ -185,7 +186,8 @@ def format_mismatches(tables: dict[str, tuple[pa.Table, Path]]) -> list[str]:
     for name, (table, parquet) in tables.items():
         if not pq.read_table(parquet).equals(table):
             problems.append(f"{parquet.name} differs from the exported table")
-        if not json_holds(json.loads(parquet.with_suffix(".json").read_text(encoding="utf-8")), table):
+        # orjson: the same values as the json module, parsed in a third of the time
+        if not json_holds(orjson.loads(parquet.with_suffix(".json").read_bytes()), table):
             problems.append(f"{name}.json differs from the exported table")
     return problems
 
