@@ -3,15 +3,17 @@
     Reading every agency-day's file on every build made a year of history cost every file of
     a source in each model and data test over it (docs/performance.md, "Transform"). A staging table keeps, with
     each row, the file it came from and that file's modification time (`landed_file`,
-    `landed_modified`); a build lists the files (a directory listing: DuckDB's read_blob
-    without the content opens none), reads only those new or modified since, and the strategy
-    below replaces their rows and drops the rows of files that are gone (a re-pulled day that
-    was blocked leaves validated/). The landing writes each file whole and renames it into
-    place, so a changed file always has a new modification time. -#}
+    `landed_modified`); a build lists the files (names and modification times, opening none),
+    reads only those new or modified since, and the strategy below replaces their rows and
+    drops the rows of files that are gone (a re-pulled day that was blocked leaves validated/).
+    The landing writes each file whole and renames it into place, so a changed file always has
+    a new modification time. -#}
 
+{#- The files of a model's `landed_files` glob, `<folder>/*/*/<file name>` (the landing's
+    layout), with their modification times (pipelines/lib/landed_listing.py). -#}
 {% macro landed_listing(pattern) -%}
-    select filename as landed_file, last_modified as landed_modified
-    from read_blob('{{ landed_path(pattern) }}')
+    {%- set parts = pattern.split('/') -%}
+    select unnest(landed_listing('{{ landed_path(parts[:-3] | join('/')) }}', '{{ parts[-1] }}'), recursive := true)
 {%- endmacro %}
 
 {#- The files a build reads: every one on a full build; else those not held with the same

@@ -1,0 +1,47 @@
+"""The landed files of a source with their modification times, as a DuckDB function for dbt.
+
+The staging tables that read only the files changed since their last build
+(dbt_project/macros/landed_files.sql) compare a listing of the landed files with what they
+hold, three times a build. DuckDB's read_blob took 1.5 s a listing over a year's 29,000
+agency-days (9 s of a day's build, against 0.5 s for its bare glob); os.scandir and stat take
+0.25 s. The dbt-duckdb plugin below registers `landed_listing(folder, file_name)` on dbt's
+connection (dbt_project/profiles.yml); it returns what read_blob gave: each path as DuckDB's
+glob spells it and its time in microseconds, UTC, so that rows built before compare equal.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import duckdb
+from dbt.adapters.duckdb.plugins import BasePlugin
+from duckdb.sqltypes import TIMESTAMP_TZ, VARCHAR
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LISTING = duckdb.list_type(duckdb.struct_type({"landed_file": VARCHAR, "landed_modified": TIMESTAMP_TZ}))
+
+
+def landed_listing(folder: str, file_name: str) -> list[dict]:
+    """Every `<folder>/<day>/<agency>/<file_name>` (the landing's layout) with its modification time."""
+    if not os.path.isdir(folder):
+        return []
+    listed = []
+    for day in os.scandir(folder):
+        if day.name.startswith(".") or not day.is_dir():
+            continue
+        for agency in os.scandir(day.path):
+            path = f"{folder}/{day.name}/{agency.name}/{file_name}"
+            try:
+                modified = os.stat(path).st_mtime_ns
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # not an agency-day folder, or one being removed
+            listed.append({"landed_file": path, "landed_modified": EPOCH + timedelta(microseconds=modified // 1000)})
+    return listed
+
+
+class Plugin(BasePlugin):
+    """dbt-duckdb's hook: the function on every connection dbt opens."""
+
+    def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
+        conn.create_function("landed_listing", landed_listing, [VARCHAR, VARCHAR], LISTING, side_effects=True)
