@@ -40,8 +40,13 @@ def landed_listing(folder: str, file_name: str) -> list[dict]:
     return listed
 
 
+def register(conn: duckdb.DuckDBPyConnection) -> None:
+    """`landed_listing(folder, file_name)` on a connection (side effects: never cached in a query)."""
+    conn.create_function("landed_listing", landed_listing, [VARCHAR, VARCHAR], LISTING, side_effects=True)
+
+
 class Plugin(BasePlugin):
     """dbt-duckdb's hook: the function on every connection dbt opens."""
 
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
-        conn.create_function("landed_listing", landed_listing, [VARCHAR, VARCHAR], LISTING, side_effects=True)
+        register(conn)

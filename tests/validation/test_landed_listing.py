@@ -4,7 +4,7 @@ import os
 
 import duckdb
 
-from pipelines.lib.landed_listing import LISTING, landed_listing
+from pipelines.lib.landed_listing import landed_listing, register
 
 
 def test_the_listing_is_read_blobs_names_and_times(tmp_path):
@@ -18,7 +18,7 @@ def test_the_listing_is_read_blobs_names_and_times(tmp_path):
     (folder / "date=2025-01-02" / "notes.txt").write_text("not an agency folder")
 
     con = duckdb.connect()
-    con.create_function("landed_listing", landed_listing, ["VARCHAR", "VARCHAR"], LISTING, side_effects=True)
+    register(con)  # as the dbt-duckdb plugin does
     ours = con.sql(f"select unnest(landed_listing('{folder}', 'procedures.parquet'), recursive := true) order by 1").fetchall()
     theirs = con.sql(f"select filename, last_modified from read_blob('{folder}/*/*/procedures.parquet') order by 1").fetchall()
     assert len(ours) == 3

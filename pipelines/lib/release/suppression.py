@@ -265,6 +265,7 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
         matrix[row, columns.index(total)] = 1
         for part in parts:
             matrix[row, columns.index(part)] = -1
+    matrix_bytes = matrix.tobytes()  # the memos' question, asked once per hidden pattern of every row
     values = wide.to_numpy(dtype=np.float64)
     state = status.to_numpy(copy=True)
     # Rows whose hidden cells changed since their identities were last checked: a row checked
@@ -276,8 +277,8 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
         for i in np.flatnonzero(unchecked):
             unchecked[i] = False
             mask = state[i] != ""
-            while determined := _determined(matrix.tobytes(), matrix.shape, tuple(mask)):
-                chosen = _companion(matrix.tobytes(), matrix.shape, tuple(mask), values[i].tobytes(), determined[0])
+            while determined := _determined(matrix_bytes, matrix.shape, tuple(mask)):
+                chosen = _companion(matrix_bytes, matrix.shape, tuple(mask), values[i].tobytes(), determined[0])
                 mask[chosen] = True
                 state[i, chosen] = SECONDARY
                 changed = True
