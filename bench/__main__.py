@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["EGOV_ALLOW_DEMO_KEY"] = "1"
         preload()
         written = history.run(args.work.parent / "history", args.history_scale, args.history_start,
-                              args.history_end, SEED, args.out, step_env)
+                              args.history_end, SEED, args.out, step_env, args.history_keep)
         print(written[1].read_text(encoding="utf-8"))
         return 0
 

@@ -38,13 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history-scale", type=float, default=0.01)
     parser.add_argument("--history-start", type=date.fromisoformat, default=date(2025, 1, 1))
     parser.add_argument("--history-end", type=date.fromisoformat, default=date(2025, 12, 31))
+    parser.add_argument("--history-keep", action="store_true",
+                        help="leave the plan's data directories in place for offline profiling (landed paths are absolute)")
 
 
 def _size_mb(folder: Path) -> float:
     return round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20, 1)
 
 
-def run(work: Path, scale: float, start: date, end: date, seed: int, out: Path, env_for) -> list[Path]:
+def run(work: Path, scale: float, start: date, end: date, seed: int, out: Path, env_for, keep: bool = False) -> list[Path]:
     """The plan; `env_for(folder, source)` gives a step's environment (bench.__main__.step_env)."""
     from pipelines.__main__ import simulator
 
@@ -87,7 +89,8 @@ def run(work: Path, scale: float, start: date, end: date, seed: int, out: Path, 
         {"goal": "daily run after the year / after one day", "target": f"<= {GOAL_DAILY_RATIO}",
          "measured": round(ratio, 3), "cpu": round(cpu_ratio, 3), "met": ratio <= GOAL_DAILY_RATIO},
     ]
-    shutil.rmtree(work, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
     return write(results, out)
 
 
