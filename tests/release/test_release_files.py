@@ -226,3 +226,15 @@ def test_a_release_after_another_parses_only_its_new_lines_and_still_finds_what_
         incremental = frictionless_errors(new / "datapackage.json", previous)
         assert any(expected in problem for problem in incremental), (fault.__name__, incremental)
         assert frictionless_errors(new / "datapackage.json"), fault.__name__  # and Frictionless whole agrees
+
+
+def test_checksums_taken_as_files_are_written_are_kept_and_still_verified_from_disk(tmp_path):
+    from pipelines.lib.release.checksums import read_sums, verify_sums, write_sums
+
+    (tmp_path / "a.csv").write_text("x\n", encoding="utf-8")
+    (tmp_path / "b.json").write_text("[]", encoding="utf-8")
+    write_sums(tmp_path, {"a.csv": hashlib.sha256(b"x\n").hexdigest()})
+    assert read_sums(tmp_path) == {"a.csv": hashlib.sha256(b"x\n").hexdigest(), "b.json": hashlib.sha256(b"[]").hexdigest()}
+    assert verify_sums(tmp_path) == []
+    write_sums(tmp_path, {"a.csv": "0" * 64})  # a digest taken before the file changed
+    assert verify_sums(tmp_path) == ["a.csv"]

@@ -281,7 +281,7 @@ def write_release(folder: Path, version: str, previous: str | None, level: str, 
     entry = changelog.entry(version, level, dates["published"], (dates["period_start"].isoformat(), dates["period_end"].isoformat()),
                             dates["data_as_of"], changes, docs_changed, closes)
     (folder / CHANGELOG_FILE).write_text(changelog.changelog(entry, previous_log), encoding="utf-8")
-    checksums.write_sums(folder)
+    checksums.write_sums(folder, {f["name"]: f["sha256"] for f in files})
     problems = check_release(folder, exported, folder.parent / previous if previous else None)
     if problems:
         raise ReleaseCheckFailed(f"release {version} not published, {len(problems)} problem(s): " + "; ".join(problems[:20]))

@@ -10,9 +10,13 @@ from pipelines.lib.landing import sha256_of
 SUMS_FILE = "SHA256SUMS"
 
 
-def write_sums(folder: Path) -> Path:
-    """Checksum every file in `folder` (not itself), sorted by name."""
-    lines = [f"{sha256_of(p)}  {p.name}\n" for p in sorted(folder.iterdir()) if p.is_file() and p.name != SUMS_FILE]
+def write_sums(folder: Path, known: dict[str, str] | None = None) -> Path:
+    """Checksum every file in `folder` (not itself), sorted by name. `known`: digests already
+    taken of files not written since ({name: hex}), not read again (a year's release is about
+    500 MB; `verify_sums` reads every file back before the release is published)."""
+    known = known or {}
+    lines = [f"{known.get(p.name) or sha256_of(p)}  {p.name}\n"
+             for p in sorted(folder.iterdir()) if p.is_file() and p.name != SUMS_FILE]
     path = folder / SUMS_FILE
     path.write_text("".join(lines), encoding="utf-8")
     return path
