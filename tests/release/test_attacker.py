@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipelines.lib.release import memo, suppression
 from pipelines.lib.release.suppression import PUBLISHED, STATUS_SUFFIX, suppress
 from pipelines.settings import DBT_PROJECT_DIR
 from tests.release.attacker import KEY, attack, item_points, read_release, read_rules
@@ -214,13 +215,14 @@ def test_no_hidden_count_is_recovered_from_all_the_sums_together(published_relea
     assert [str(r) for r in attack(frames, lineage, rules, together=True)] == []
 
 
-def sparse_month(seed: int = 2, agencies: int = 12, days: int = 31) -> tuple[pd.DataFrame, dict[str, str]]:
+def sparse_month(seed: int = 2, agencies: int = 12, days: int = 31,
+                 first: date = date(2025, 3, 1)) -> tuple[pd.DataFrame, dict[str, str]]:
     """A month of a dozen small agencies, merged two by two, most of whose day cells are under
     the threshold (as on a year at scale 0.01), with its months and national rows, as was and as is."""
     rng = np.random.default_rng(seed)
     codes = [f"A{n:02d}" for n in range(agencies)]
     lineage = {code: codes[n - n % 2] for n, code in enumerate(codes)}
-    starts = [date(2025, 3, 1) + timedelta(d) for d in range(days)]
+    starts = [first + timedelta(d) for d in range(days)]
     parts = ("received_in_person", "received_online", "received_by_post")
     cube = rng.poisson([2.0, 3.0, 0.5], size=(agencies, days, 3))
     survivors = sorted(set(lineage.values()))
@@ -246,3 +248,42 @@ def test_a_month_of_small_agencies_is_protected_by_few_companions():
     small, secondary = ((status == kind).to_numpy().sum() for kind in ("suppressed_small", "suppressed_secondary"))
     assert small > 1000 and secondary <= 0.3 * small
     assert [str(r) for r in attack(out, lineage, RULES, together=True)] == []
+
+
+def months(*spans: tuple[int, date, int]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """`sparse_month`s (seed, first day, days) one after another, the same agencies."""
+    parts = [sparse_month(seed, days=days, first=first) for seed, first, days in spans]
+    return pd.concat([frame for frame, _ in parts], ignore_index=True), parts[0][1]
+
+
+def test_months_settle_apart_as_they_settle_together(monkeypatch):
+    """No total crosses a month, so the suppression settles each month's rows alone
+    (`_blocks`); it must hide exactly what settling every row at once hides."""
+    frame, lineage = months((2, date(2025, 3, 1), 31), (3, date(2025, 4, 1), 30))
+    apart = suppress({"kpi_transaction_volumes": frame}, {"kpi_transaction_volumes": KEY}, 5, lineage)
+    blocks = suppression._blocks
+    seen = []
+    monkeypatch.setattr(suppression, "_blocks", lambda size, relations: seen.append(blocks(size, relations)) or [np.arange(size)])
+    together = suppress({"kpi_transaction_volumes": frame}, {"kpi_transaction_volumes": KEY}, 5, lineage)
+    assert [len(rows) for rows in seen[0]] == [640, 620]
+    pd.testing.assert_frame_equal(apart["kpi_transaction_volumes"], together["kpi_transaction_volumes"])
+    assert (apart["kpi_transaction_volumes"].filter(like=STATUS_SUFFIX) == "suppressed_secondary").to_numpy().sum() > 100
+
+
+def test_a_month_unchanged_since_the_last_release_is_answered_from_the_memo(tmp_path, monkeypatch):
+    """A day's release after a year solves the month that changed; the others come from the
+    memo file the release before left (a new process: nothing remembered in memory)."""
+    memo_file = tmp_path / "memo.parquet"
+    march, lineage = months((4, date(2025, 3, 1), 31))
+    suppress({"kpi_transaction_volumes": march}, {"kpi_transaction_volumes": KEY}, 5, lineage, memo_file)
+    monkeypatch.setattr(memo, "_answers", {})
+    monkeypatch.setattr(memo, "_asked", {})
+    solved = []
+    settle = suppression._companions_together
+    monkeypatch.setattr(suppression, "_companions_together", lambda matrix, relations, columns, values, hidden:
+                        solved.append(len(values)) or settle(matrix, relations, columns, values, hidden))
+    both, _ = months((4, date(2025, 3, 1), 31), (5, date(2025, 4, 1), 20))
+    out = suppress({"kpi_transaction_volumes": both}, {"kpi_transaction_volumes": KEY}, 5, lineage, memo_file)
+    assert solved and set(solved) == {20 * 21}  # April's rows only
+    again = suppress({"kpi_transaction_volumes": march}, {"kpi_transaction_volumes": KEY}, 5, lineage)
+    pd.testing.assert_frame_equal(out["kpi_transaction_volumes"].iloc[:len(march)], again["kpi_transaction_volumes"])

@@ -7,7 +7,10 @@ day's release after a year solved every component again although only the curren
 changed, two thirds of its 15 s. So each answer is kept under a hash of its question, and of
 the numpy and scipy versions that gave it, in a file beside the releases (`remembering`); a
 release keeps the answers it used, so the file follows the history, not every past one. It is
-derived state: deleting it costs one full solve, never a different answer.
+derived state: deleting it costs one full solve, never a different answer. Whole months are
+remembered too (`_settled`, a month's statuses once settled): a month no day changed since is
+not solved again, not even from the remembered small solves (a year's release still asked
+them 150,000 times, 4 s).
 """
 
 from __future__ import annotations

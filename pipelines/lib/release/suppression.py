@@ -36,7 +36,10 @@ Secondary suppression, so that no hidden cell can be worked out from visible one
   that cascaded and the release never finished. Without a rectangle, the smallest non-zero
   visible cell of an identity it appears in. Components above DENSE_UNKNOWNS cells are tested
   by projecting random vectors on the null space (sparse least squares) instead of a dense SVD.
-All three run until nothing changes.
+All three run until nothing changes, one block of rows at a time: no total crosses a month
+(its days and its month row, every agency, both geographies), so each month settles alone to
+what settling all of them together gives, and one unchanged since the last release is answered
+from memory (memo.py).
 """
 
 from __future__ import annotations
@@ -257,19 +260,78 @@ def _tag(index: pd.DataFrame, columns: list[str]) -> pd.Series:
 
 
 def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], relations) -> pd.DataFrame:
-    """Hide companions until no hidden cell is given away by a row identity or a total."""
-    columns = list(wide.columns)
+    """Hide companions until no hidden cell is given away by a row identity or a total, one
+    block of rows at a time (`_blocks`)."""
+    columns = tuple(wide.columns)
     equations = [(t, parts) for t, parts in EQUATIONS if t in counts and all(p in counts for p in parts)]
     matrix = np.zeros((len(equations), len(columns)))
     for row, (total, parts) in enumerate(equations):
         matrix[row, columns.index(total)] = 1
         for part in parts:
             matrix[row, columns.index(part)] = -1
-    matrix_bytes = matrix.tobytes()  # the memos' question, asked once per hidden pattern of every row
     values = wide.to_numpy(dtype=np.float64)
-    state = status.to_numpy(copy=True)
+    state = _encoded(status.to_numpy())
+    for rows in _blocks(len(wide), relations):
+        local = []
+        for codes, total, holding in relations:
+            member = codes[rows] >= 0
+            recoded = np.full(len(rows), -1, dtype=np.int64)
+            recoded[member] = np.unique(codes[rows][member], return_inverse=True)[1].ravel()
+            local += [recoded.tobytes(), total[rows].tobytes(), tuple(holding)]
+        settled = _settled(matrix.tobytes(), matrix.shape, columns, values[rows].tobytes(), state[rows].tobytes(), *local)
+        state[rows] = settled.reshape(len(rows), len(columns))
+    return pd.DataFrame(np.array(STATES, dtype=object)[state], index=status.index, columns=status.columns)
+
+
+# What a cell's status may be while `_secondary` works, as the small integers its blocks are remembered by.
+STATES = ("", SMALL, SECONDARY)
+
+
+def _encoded(status: np.ndarray) -> np.ndarray:
+    state = np.zeros(status.shape, dtype=np.uint8)
+    for code, name in enumerate(STATES):
+        state[status == name] = code
+    if not np.isin(status, STATES).all():
+        raise ValueError(f"a status other than {STATES} before secondary suppression")
+    return state
+
+
+def _blocks(size: int, relations) -> list[np.ndarray]:
+    """The rows no total links to each other, apart (connected components over the totals'
+    groups: a month of days and its month rows, over every agency and both geographies). No
+    identity crosses blocks, so each settles alone to what settling them all together gives,
+    and a block unchanged since the last release is answered from memory (`_settled`): a day's
+    release after a year solves the current month, not twelve more."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows, groups, offset = [np.arange(size)], [np.arange(size)], size
+    for codes, _, _ in relations:
+        member = np.flatnonzero(codes >= 0)
+        rows.append(member)
+        groups.append(offset + codes[member])
+        offset += int(codes.max()) + 1
+    rows, groups = np.concatenate(rows), np.concatenate(groups)
+    graph = coo_matrix((np.ones(len(rows)), (rows, groups)), shape=(offset, offset))
+    label = connected_components(graph, directed=False)[1][:size]
+    order = np.argsort(label, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(label[order])) + 1)
+
+
+@remembered(lambda v: np.asarray(v, dtype=np.uint8).tobytes(), lambda b: np.frombuffer(b, dtype=np.uint8))
+def _settled(matrix_bytes: bytes, shape: tuple[int, int], columns: tuple[str, ...], values_bytes: bytes,
+             state_bytes: bytes, *relations_bytes) -> np.ndarray:
+    """One block's statuses once nothing changes: companions hidden by its rows' identities,
+    its totals and all of them together, in that order. `relations_bytes`: each relation's group
+    codes (local to the block), is-total flags and holding columns. Remembered (memo.py)."""
+    matrix = np.frombuffer(matrix_bytes).reshape(shape)
+    values = np.frombuffer(values_bytes).reshape(-1, len(columns))
+    state = np.array(STATES, dtype=object)[np.frombuffer(state_bytes, dtype=np.uint8).reshape(values.shape)]
+    relations = [(np.frombuffer(codes, dtype=np.int64), np.frombuffer(total, dtype=bool), list(holding))
+                 for codes, total, holding in zip(*[iter(relations_bytes)] * 3)]
+    columns = list(columns)
     # Rows whose hidden cells changed since their identities were last checked: a row checked
-    # and left alone stays safe until one of its cells is hidden (a year has ~10^5 rows).
+    # and left alone stays safe until one of its cells is hidden (a month has ~10^4 rows).
     unchecked = (state != "").any(axis=1)
     changed = True
     while changed:
@@ -294,7 +356,7 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
                 state[i, j] = SECONDARY
                 unchecked[i] = True
                 changed = True
-    return pd.DataFrame(state, index=status.index, columns=status.columns)
+    return _encoded(state)
 
 
 def _companions_together(matrix: np.ndarray, relations, columns: list[str], values: np.ndarray,
