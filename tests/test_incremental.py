@@ -20,7 +20,7 @@ DAY1, DAY2, DAY3 = date(2025, 9, 8), date(2025, 9, 9), date(2025, 9, 10)
 MARTS = ("kpi_processed_records", "kpi_transaction_volumes", "kpi_service_coverage", "kpi_scores")
 STAGING = ("stg_validated_partitions", "stg_procedures")
 TABLES = ("int_dossier_state_intervals", "int_kpi_agency_daily", "int_online_procedure_use",
-          "int_kpi_agency_periods", "int_kpi_periods", *MARTS, *STAGING)
+          "int_kpi_agency_periods", "int_kpi_periods", *MARTS, *STAGING, "dim_procedures")
 # Which run wrote a row, and from which day it rebuilt its agency: differ between an
 # incremental build and a full refresh by design, so they are left out of the comparison.
 BOOKKEEPING = ["built_at", "restated_from"]
@@ -141,14 +141,19 @@ def test_the_staging_tables_read_only_the_files_that_changed(data_dir, tmp_path,
     os.utime(partition, ns=(landed.st_atime_ns, landed.st_mtime_ns + 2 * 10**9))  # re-landed: a newer time
     catalogue = data_dir / "validated" / "procedures" / f"date={DAY2}" / f"agency={agencies[1]}" / "procedures.parquet"
     catalogue.unlink()  # a re-pull blocked: the agency-day leaves validated/
-    dbt("build", "--select", "stg_validated_partitions", "stg_procedures")
+    dbt("build", "--select", "stg_validated_partitions", "stg_procedures", "dim_procedures")
     incremental = {name: staged(data_dir, name) for name in STAGING}
+    history = sorted_frames(data_dir)["dim_procedures"]
     assert agency_day(incremental["stg_validated_partitions"], agencies[0], DAY1)["quarantined"].tolist() == [123_456]
     assert agency_day(incremental["stg_procedures"], agencies[1], DAY2).empty
     assert not agency_day(incremental["stg_procedures"], agencies[0], DAY2).empty
-    dbt("build", "--select", "stg_validated_partitions", "stg_procedures", "--full-refresh")
+    # The catalogue history follows the pull that left: that agency's versions end on DAY1 again.
+    gone = history[history["agency_code"] == agencies[1]]
+    assert len(gone) > 0 and gone["valid_to"].isna().all() and (gone["valid_from"] <= pd.Timestamp(DAY1)).all()
+    dbt("build", "--select", "stg_validated_partitions", "stg_procedures", "dim_procedures", "--full-refresh")
     for name in STAGING:
         pd.testing.assert_frame_equal(incremental[name], staged(data_dir, name), obj=name)
+    pd.testing.assert_frame_equal(history, sorted_frames(data_dir)["dim_procedures"], obj="dim_procedures")
 
     # The dossier tests read the days about to be rebuilt: a bad version in a day no build
     # restates is not read; once its day is re-landed (a new content_sha256), it fails the build.

@@ -17,31 +17,39 @@
 {%- endmacro %}
 
 {#- The files a build reads: every one on a full build; else those not held with the same
-    modification time. A list of literals (read_parquet takes no subquery); none while parsing. -#}
+    modification time. A list of literals (read_parquet takes no subquery); none while parsing.
+    After it, one listed file (none if nothing is landed), whose columns stand for the source's
+    when nothing changed. -#}
 {% macro changed_landed_files(pattern) -%}
     {%- if not execute -%}
-        {{ return([]) }}
+        {{ return(([], none)) }}
     {%- endif -%}
     {%- set query -%}
-        select listing.landed_file
-        from ({{ landed_listing(pattern) }}) as listing
+        with listing as ({{ landed_listing(pattern) }})
+        select
+            string_agg(listing.landed_file, chr(10) order by listing.landed_file)
+                {%- if is_incremental() %} filter (where held.landed_file is null){% endif %} as changed,
+            min(listing.landed_file) as any_file
+        from listing
         {%- if is_incremental() %}
-        anti join (select distinct landed_file, landed_modified from {{ this }}) as held
+        left join (select distinct landed_file, landed_modified from {{ this }}) as held
             on held.landed_file = listing.landed_file
             and held.landed_modified = listing.landed_modified
         {%- endif %}
-        order by listing.landed_file
     {%- endset -%}
-    {{ return(run_query(query).columns[0].values() | list) }}
+    {%- set found = run_query(query).rows[0] -%}
+    {{ return(((found[0] or '').split('\n') | reject('equalto', '') | list, found[1])) }}
 {%- endmacro %}
 
 {#- The rows of the changed files, each with its file and modification time; an empty
-    relation of the same columns when none changed. -#}
+    relation of the same columns when none changed (read from one file's footer: a glob over
+    a year's files took a second to bind, for no rows). -#}
 {% macro changed_landed_rows(pattern) -%}
-    {%- set files = changed_landed_files(pattern) -%}
+    {%- set files, any_file = changed_landed_files(pattern) -%}
     select landed.* exclude (filename), listing.landed_file, listing.landed_modified
     from read_parquet(
         {%- if files %} [{% for file in files %}'{{ file }}'{{ ", " if not loop.last }}{% endfor %}]
+        {%- elif any_file %} '{{ any_file }}'
         {%- else %} '{{ landed_path(pattern) }}'{% endif %},
         filename = true) as landed
     inner join ({{ landed_listing(pattern) }}) as listing on listing.landed_file = landed.filename
@@ -58,8 +66,13 @@
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ target }}
-    where landed_file in (select landed_file from {{ source }})
-        or landed_file not in (select landed_file from ({{ landed_listing(config.get('landed_files')) }}));
+    where landed_file in (
+        select landed_file from {{ source }}
+        union all
+        select held.landed_file
+        from (select distinct landed_file from {{ target }}) as held
+        anti join ({{ landed_listing(config.get('landed_files')) }}) as listing on listing.landed_file = held.landed_file
+    );
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ source }}

@@ -34,16 +34,17 @@ restated as (
 
 landed as (
     select versions.*
+    {%- if reads_day_folders() %}
+    -- int_dossier_versions, read from the folders of the days from scan_from on only
+    -- (macros/dossier_versions.sql)
+    from ({{ derived_dossier_versions('(' ~ typed_dossier_versions(landed_dossiers_from(scan_from, ref('stg_validated_partitions'))) ~ ')') }}) as versions
+    {%- else %}
     from {{ ref('int_dossier_versions') }} as versions
+    {%- endif %}
     inner join restated
         on restated.agency_code = versions.agency_code
         and versions.day >= restated.from_day
-    {% if scan_from is not none %}
-    -- a literal, so that DuckDB skips whole partition files
-    where versions.day >= date '{{ scan_from }}'
-    {% else %}
-    where false
-    {% endif %}
+    where {% if scan_from is not none %}versions.day >= date '{{ scan_from }}'{% else %}false{% endif %}
 ),
 
 touched as (
