@@ -24,7 +24,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from pipelines.lib import paths
-from pipelines.lib.landing import partition_of, read_parquet
+from pipelines.lib.landing import partition_files, read_parquet
 from pipelines.lib.manifests import manifest_rows
 from pipelines.lib.reference import agency_valid_on
 from pipelines.settings import REPO_ROOT, TIMEZONE, TIMEZONE_NAME, open_data_dir
@@ -213,7 +213,7 @@ def build_report(
 def _validated_keys(root: Path) -> set[tuple[str, date]]:
     """The agency-days with a validated manifest. Its presence is the fact, so none is read: a
     year holds some 30,000 of them, and reading them was most of the report's time."""
-    return {partition_of(manifest) for manifest in root.glob(f"date=*/agency=*/{paths.PARTITION_FILE}")}
+    return {(agency, date.fromisoformat(day)) for _, agency, day, _ in partition_files(root, paths.PARTITION_FILE)}
 
 
 def landed_agency_days() -> list[AgencyDay]:

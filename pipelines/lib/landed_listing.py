@@ -11,12 +11,13 @@ glob spells it and its time in microseconds, UTC, so that rows built before comp
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 import duckdb
 from dbt.adapters.duckdb.plugins import BasePlugin
 from duckdb.sqltypes import TIMESTAMP_TZ, VARCHAR
+
+from pipelines.lib.landing import partition_files
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LISTING = duckdb.list_type(duckdb.struct_type({"landed_file": VARCHAR, "landed_modified": TIMESTAMP_TZ}))
@@ -24,20 +25,8 @@ LISTING = duckdb.list_type(duckdb.struct_type({"landed_file": VARCHAR, "landed_m
 
 def landed_listing(folder: str, file_name: str) -> list[dict]:
     """Every `<folder>/<day>/<agency>/<file_name>` (the landing's layout) with its modification time."""
-    if not os.path.isdir(folder):
-        return []
-    listed = []
-    for day in os.scandir(folder):
-        if day.name.startswith(".") or not day.is_dir():
-            continue
-        for agency in os.scandir(day.path):
-            path = f"{folder}/{day.name}/{agency.name}/{file_name}"
-            try:
-                modified = os.stat(path).st_mtime_ns
-            except (FileNotFoundError, NotADirectoryError):
-                continue  # not an agency-day folder, or one being removed
-            listed.append({"landed_file": path, "landed_modified": EPOCH + timedelta(microseconds=modified // 1000)})
-    return listed
+    return [{"landed_file": path, "landed_modified": EPOCH + timedelta(microseconds=stat.st_mtime_ns // 1000)}
+            for path, _, _, stat in partition_files(folder, file_name)]
 
 
 def register(conn: duckdb.DuckDBPyConnection) -> None:

@@ -33,6 +33,28 @@ def partition_path(root: Path, day, agency_code: str, name: str) -> Path:
     return root / f"date={day.isoformat()}" / f"agency={agency_code}" / name
 
 
+def partition_files(root: Path | str, name: str) -> list[tuple[str, str, str, os.stat_result]]:
+    """(path, agency code, ISO day, stat) of every `<root>/date=*/agency=*/<name>`, sorted by
+    path: os.scandir and one stat a file. pathlib's glob took about 1 s over a year's 29,000
+    agency-days, three times as long."""
+    found = []
+    try:
+        days = [d for d in os.scandir(root) if d.name.startswith("date=") and d.is_dir()]
+    except FileNotFoundError:
+        return found
+    for day in days:
+        for agency in os.scandir(day.path):
+            if not agency.name.startswith("agency="):
+                continue
+            path = f"{root}/{day.name}/{agency.name}/{name}"
+            try:
+                stat = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # not an agency-day folder, or one being removed
+            found.append((path, agency.name.removeprefix("agency="), day.name.removeprefix("date="), stat))
+    return sorted(found, key=lambda f: f[0])
+
+
 def partition_of(file: Path) -> tuple[str, date]:
     """The agency code and day of a file laid out by `partition_path`."""
     return file.parent.name.removeprefix("agency="), date.fromisoformat(file.parent.parent.name.removeprefix("date="))

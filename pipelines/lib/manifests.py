@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from pipelines.lib.landing import write_table_atomic
+from pipelines.lib.landing import partition_files, write_table_atomic
 
 IDENTITY = pa.schema([("path", pa.string()), ("inode", pa.int64()), ("mtime_ns", pa.int64()), ("size", pa.int64())])
 COLUMNS = ("agency_code", "day", "source_total")
@@ -27,9 +27,9 @@ def memo_file(root: Path) -> Path:
 
 
 def _identities(root: Path, name: str) -> pa.Table:
-    files = [(str(p), p.stat()) for p in sorted(root.glob(f"date=*/agency=*/{name}"))]
-    return pa.table([[f for f, _ in files], [s.st_ino for _, s in files], [s.st_mtime_ns for _, s in files],
-                     [s.st_size for _, s in files]], schema=IDENTITY)
+    files = partition_files(root, name)
+    return pa.table([[f[0] for f in files], [f[3].st_ino for f in files], [f[3].st_mtime_ns for f in files],
+                     [f[3].st_size for f in files]], schema=IDENTITY)
 
 
 def manifest_rows(root: Path, name: str) -> list[tuple[str, date, int]]:
