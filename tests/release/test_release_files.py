@@ -126,6 +126,25 @@ def test_checksums_file_and_package_hashes_match_the_files(pipeline_run):
         assert resource["hash"] == f"sha256:{listed[resource['path']]}"
 
 
+def test_a_file_without_a_schema_is_held_to_its_size_and_hash_by_the_release_check(pipeline_run, tmp_path):
+    """Frictionless parses only the tables; a JSON, Parquet or SQLite file whose bytes changed,
+    or whose package entry states another hash than SHA256SUMS, still stops the release."""
+    import shutil
+
+    from pipelines.lib.release import checks
+
+    copy = tmp_path / "copy"
+    shutil.copytree(pipeline_run.open_dir / "latest", copy)
+    assert checks.stated_problems(copy, package(pipeline_run)) == [] and checks.verify_sums(copy) == []
+    data = copy / "kpi_scores.json"
+    data.write_bytes(data.read_bytes().replace(b"published", b"publishes", 1))
+    assert checks.verify_sums(copy) == ["kpi_scores.json"]
+    descriptor = package(pipeline_run)
+    next(r for r in descriptor["resources"] if r["path"] == "vn-egov-kpi.sqlite")["hash"] = "sha256:" + "0" * 64
+    assert checks.stated_problems(copy, descriptor) == [
+        "vn-egov-kpi.sqlite: size or hash in datapackage.json differs from the file or SHA256SUMS"]
+
+
 def test_package_declares_licence_keys_foreign_keys_and_missing_value_labels(pipeline_run):
     pkg = package(pipeline_run)
     assert pkg["$schema"].endswith("/2.0/datapackage.json") and pkg["licenses"][0]["name"] == "CC-BY-4.0"
