@@ -13,7 +13,6 @@ import secrets
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Iterator
 
@@ -53,11 +52,6 @@ def partition_files(root: Path | str, name: str) -> list[tuple[str, str, str, os
                 continue  # not an agency-day folder, or one being removed
             found.append((path, agency.name.removeprefix("agency="), day.name.removeprefix("date="), stat))
     return sorted(found, key=lambda f: f[0])
-
-
-def partition_of(file: Path) -> tuple[str, date]:
-    """The agency code and day of a file laid out by `partition_path`."""
-    return file.parent.name.removeprefix("agency="), date.fromisoformat(file.parent.parent.name.removeprefix("date="))
 
 
 def writer_of(temporary: Path) -> int | None:

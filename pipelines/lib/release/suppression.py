@@ -280,7 +280,7 @@ def _secondary(wide: pd.DataFrame, status: pd.DataFrame, counts: list[str], rela
             local += [recoded.tobytes(), total[rows].tobytes(), tuple(holding)]
         settled = _settled(matrix.tobytes(), matrix.shape, columns, values[rows].tobytes(), state[rows].tobytes(), *local)
         state[rows] = settled.reshape(len(rows), len(columns))
-    return pd.DataFrame(np.array(STATES, dtype=object)[state], index=status.index, columns=status.columns)
+    return pd.DataFrame(_decoded(state), index=status.index, columns=status.columns)
 
 
 # What a cell's status may be while `_secondary` works, as the small integers its blocks are remembered by.
@@ -294,6 +294,10 @@ def _encoded(status: np.ndarray) -> np.ndarray:
     if not np.isin(status, STATES).all():
         raise ValueError(f"a status other than {STATES} before secondary suppression")
     return state
+
+
+def _decoded(state: np.ndarray) -> np.ndarray:
+    return np.array(STATES, dtype=object)[state]
 
 
 def _blocks(size: int, relations) -> list[np.ndarray]:
@@ -326,7 +330,7 @@ def _settled(matrix_bytes: bytes, shape: tuple[int, int], columns: tuple[str, ..
     codes (local to the block), is-total flags and holding columns. Remembered (memo.py)."""
     matrix = np.frombuffer(matrix_bytes).reshape(shape)
     values = np.frombuffer(values_bytes).reshape(-1, len(columns))
-    state = np.array(STATES, dtype=object)[np.frombuffer(state_bytes, dtype=np.uint8).reshape(values.shape)]
+    state = _decoded(np.frombuffer(state_bytes, dtype=np.uint8).reshape(values.shape))
     relations = [(np.frombuffer(codes, dtype=np.int64), np.frombuffer(total, dtype=bool), list(holding))
                  for codes, total, holding in zip(*[iter(relations_bytes)] * 3)]
     columns = list(columns)
