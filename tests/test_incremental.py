@@ -172,3 +172,42 @@ def test_the_staging_tables_read_only_the_files_that_changed(data_dir, tmp_path,
                                     pa.array(["re-landed"], pa.string())), partition)
     assert dbt(*selected, check=False).returncode != 0
     assert failed_tests(target) == {"accepted_values_stg_dossier_versions_status__False__1__2__3__4__5__6__7__8__9__10"}
+
+
+def test_what_leaves_or_changes_in_validated_after_a_build_reaches_every_table(data_dir, tmp_path, monkeypatch):
+    """A re-pull that fails its blocking checks takes the agency-day out of validated/
+    (paths.unpublish_validated): the next build drops what it had built from that day, as an
+    agency's last day and as a day with later ones. A catalogue re-pulled alone (blocked, or
+    landed with other contents) reaches the coverage figures of its periods."""
+    from pipelines.lib import paths
+    from simulator import Simulation
+
+    last, middle, catalogued = "000.00.00.G01", "000.00.00.H29", "000.00.00.G12"
+    with dg.DagsterInstance.ephemeral() as instance:
+        pull(Simulation(seed=11, scale=0.02, faults="none", now=datetime(2025, 9, 11, 6, 0)), tmp_path, monkeypatch,
+             instance, [(a, d) for d in (DAY1, DAY2, DAY3) for a in (last, middle, catalogued)])
+        kpis(instance)
+        before = sorted_frames(data_dir)
+        paths.unpublish_validated(last, DAY3)
+        paths.unpublish_validated(middle, DAY2)
+        catalogue_of = lambda day: data_dir / "validated" / "procedures" / f"date={day}" / f"agency={catalogued}" / "procedures.parquet"
+        catalogue_of(DAY2).unlink()
+        table = pq.read_table(catalogue_of(DAY3))
+        levels = table.column("online_level").to_pylist()
+        pq.write_table(table.set_column(table.schema.get_field_index("online_level"), table.schema.field("online_level"),
+                                        pa.array(["full_process"] * len(levels), table.schema.field("online_level").type)),
+                       catalogue_of(DAY3))
+        kpis(instance)
+        incremental = sorted_frames(data_dir)
+
+    for name in ("int_dossier_state_intervals", "int_kpi_agency_daily"):
+        assert not agency_day(before[name], last, DAY3).empty and not agency_day(before[name], middle, DAY2).empty
+        assert agency_day(incremental[name], last, DAY3).empty, f"{name} kept {last} {DAY3}"
+        assert agency_day(incremental[name], middle, DAY2).empty, f"{name} kept {middle} {DAY2}"
+    coverage = lambda tables, day: tables["kpi_service_coverage"][
+        (tables["kpi_service_coverage"]["agency_code"] == catalogued) & (tables["kpi_service_coverage"]["period"] == "day")
+        & (tables["kpi_service_coverage"]["period_start"] == pd.Timestamp(day))].reset_index(drop=True)
+    assert coverage(before, DAY2)["procedures_total"].notna().all() and coverage(incremental, DAY2)["procedures_total"].isna().all()
+    assert (coverage(incremental, DAY3)["procedures_full_process"] > coverage(before, DAY3)["procedures_full_process"]).all()
+    dbt("build", "--full-refresh")
+    assert_same(incremental, sorted_frames(data_dir))

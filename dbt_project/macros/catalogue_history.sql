@@ -21,14 +21,16 @@
     )
 {%- endmacro %}
 
-{% macro catalogue_pulls() -%}
-    select distinct agency_code, day, landed_modified from {{ ref('stg_procedures') }}
+{% macro catalogue_pulls(staged=none) -%}
+    select distinct agency_code, day, landed_modified from {{ staged if staged is not none else ref('stg_procedures') }}
 {%- endmacro %}
 
 {#- Each agency whose pulls differ from the ones the dimension was derived from, with the first
-    day they differ. A macro of its own so that a unit test can set it. -#}
-{% macro restated_catalogue_agencies() -%}
-    with pulls as ({{ catalogue_pulls() }}),
+    day they differ. A macro of its own so that a unit test can set it. `staged`: the staged
+    pulls' relation, for stg_procedures' own post-hook, which records these agencies for the
+    KPI models (a period's coverage figures read its last reported day's pull). -#}
+{% macro restated_catalogue_agencies(staged=none) -%}
+    with pulls as ({{ catalogue_pulls(staged) }}),
     differing as (
         (select * from pulls except select * from {{ catalogue_pulls_relation() }})
         union all

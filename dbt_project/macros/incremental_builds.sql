@@ -1,13 +1,19 @@
 {#- How the models after int_dossier_state_intervals follow what changed.
 
-    Every incremental model stamps the rows it (re)builds with `built_at` (the dbt invocation's
-    start). A model downstream recomputes what its upstream rebuilt since its own last
-    successful build, and records that point in `dbt_incremental_watermarks` (one row per model)
-    in a post-hook, inside the same transaction as its insert. A failed or skipped model keeps
-    its old mark, so its next run picks up everything it missed; a full refresh (or a lost mark)
-    recomputes everything. The marts are published column for column, so the mark is kept
-    beside them rather than in them. dbt is still the only writer: the table is created by an
-    on-run-start hook and written by post-hooks. -#}
+    int_dossier_state_intervals (before it builds) and stg_procedures (after) record each agency
+    whose dossiers or catalogue changed and from which day (`dbt_restatements`: a day re-pulled,
+    new, or gone from validated/ after a blocked re-pull), stamped with the dbt invocation's
+    start. A model follows the inputs it reads and depends on their writer: the agency-day
+    models the dossiers, the period models both (their coverage figures read the catalogue).
+    A model downstream rebuilds, for the restatements recorded since its own last successful build,
+    every row from that day on (an agency's, or every agency's where its rows are national),
+    replacing the rows it held there: rows for a day no longer validated are deleted, not left
+    behind. It then records how far it has read the log in `dbt_incremental_watermarks` (one
+    row per model), in a post-hook inside the same transaction as its insert. A failed or
+    skipped model keeps its old mark, so its next run picks up everything it missed; a full
+    refresh (or a lost mark) recomputes everything. The marts are published column for column,
+    so the bookkeeping is kept beside them. dbt is still the only writer: both tables are
+    created by on-run-start hooks and written by hooks. -#}
 
 {% macro watermarks_relation() -%}
     {{ target.schema }}.dbt_incremental_watermarks
@@ -20,55 +26,137 @@
     )
 {%- endmacro %}
 
+{% macro restatements_relation() -%}
+    {{ target.schema }}.dbt_restatements
+{%- endmacro %}
+
+{% macro create_restatements_table() -%}
+    create table if not exists {{ restatements_relation() }} (
+        restated_input varchar not null,
+        agency_code varchar not null,
+        from_day date not null,
+        built_at timestamp not null
+    )
+{%- endmacro %}
+
 {#- The timestamp every row built by this invocation carries. -#}
 {% macro build_stamp() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
 
-{#- `upstream.built_at > this model's mark`: the upstream rows rebuilt since this model was last
-    built. True for every row on a full build. -#}
-{% macro rebuilt_since_last_build(upstream) -%}
-    {%- if is_incremental() -%}
-    {{ upstream }}.built_at > coalesce(
-        (select built_through from {{ watermarks_relation() }} where model_name = '{{ this.identifier }}'),
+{#- Hook: the agencies whose `input` ('dossiers', 'catalogue') changed, and from which day
+    (`restated`: a query of agency_code, from_day); on a full build with `landed` (the input's
+    day-partitioned relation), every agency of it from its first day. -#}
+{% macro record_restatements(input, restated, landed=none) -%}
+    insert into {{ restatements_relation() }} (restated_input, agency_code, from_day, built_at)
+    select '{{ input }}', agency_code, from_day, {{ build_stamp() }}
+    from (
+        {%- if landed is none or is_incremental() %}
+        {{ restated }}
+        {%- else %}
+        select agency_code, min(day) as from_day from {{ landed }} group by agency_code
+        {%- endif %}
+    ) as restated
+{%- endmacro %}
+
+{#- The inputs a model follows, by the rows it replaces (see the strategy below). -#}
+{% macro followed_inputs(replaced) -%}
+    {{ return(['dossiers'] if replaced == 'agency_days' else ['dossiers', 'catalogue']) }}
+{%- endmacro %}
+
+{#- Each agency whose `inputs` were restated since `model_name`'s last build, from its earliest
+    restated day. -#}
+{% macro restated_since_last_build(model_name, inputs) -%}
+    select agency_code, min(from_day) as from_day
+    from {{ restatements_relation() }}
+    where restated_input in ('{{ inputs | join("', '") }}')
+        and built_at > coalesce(
+        (select built_through from {{ watermarks_relation() }} where model_name = '{{ model_name }}'),
         timestamp '1900-01-01'
+    )
+    group by agency_code
+{%- endmacro %}
+
+{#- Post-hook: this model has followed every restatement recorded so far. -#}
+{% macro record_build() -%}
+    insert or replace into {{ watermarks_relation() }} (model_name, built_through)
+    select '{{ this.identifier }}', coalesce(max(built_at), timestamp '1900-01-01') from {{ restatements_relation() }}
+{%- endmacro %}
+
+{#- The validated agency-days a model over the dossier intervals (re)builds: every one on a full
+    build; else each restated agency's days from its restated day on (a dossier's state on a
+    later day may have changed with it). -#}
+{% macro rebuilt_agency_days() -%}
+    select grid.agency_code, grid.day
+    from {{ ref('stg_validated_partitions') }} as grid
+    {%- if is_incremental() %}
+    inner join ({{ restated_since_last_build(this.identifier, followed_inputs('agency_days')) }}) as restated
+        on restated.agency_code = grid.agency_code
+        and grid.day >= restated.from_day
+    {%- endif %}
+{%- endmacro %}
+
+{#- The first day of the period (`period`: 'day' or 'month') that holds `day`. -#}
+{% macro period_start_of(period, day) -%}
+    case {{ period }} when 'month' then cast(date_trunc('month', {{ day }}) as date) else {{ day }} end
+{%- endmacro %}
+
+{#- A filter on a row of an agency (`row`.agency_code): its period starts at or after the one
+    that holds the agency's restated day. True for every row on a full build. -#}
+{% macro in_restated_agency_periods(row) -%}
+    {%- if is_incremental() -%}
+    exists (
+        select 1 from ({{ restated_since_last_build(this.identifier, followed_inputs('agency_periods')) }}) as restated
+        where restated.agency_code = {{ row }}.agency_code
+            and {{ row }}.period_start >= {{ period_start_of(row ~ '.period', 'restated.from_day') }}
     )
     {%- else -%}
     true
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook: this model has consumed everything `upstream` built so far. -#}
-{% macro record_build(upstream) -%}
-    insert or replace into {{ watermarks_relation() }} (model_name, built_through)
-    select '{{ this.identifier }}', coalesce(max(built_at), timestamp '1900-01-01') from {{ upstream }}
-{%- endmacro %}
-
-{#- The validated agency-days a model over the dossier intervals (re)builds: every one on a full
-    build; else each agency's days from the first day its intervals were restated since this
-    model's last build (a dossier's state on a later day may have changed with it). -#}
-{% macro rebuilt_agency_days(intervals) -%}
-    select grid.agency_code, grid.day
-    from {{ ref('stg_validated_partitions') }} as grid
-    {%- if is_incremental() %}
-    inner join (
-        select agency_code, min(restated_from) as from_day
-        from {{ intervals }} as rebuilt
-        where {{ rebuilt_since_last_build('rebuilt') }}
-        group by agency_code
-    ) as changed
-        on changed.agency_code = grid.agency_code
-        and grid.day >= changed.from_day
-    {%- endif %}
-{%- endmacro %}
-
-{#- A filter: the row's period (period, period_start) has a row `upstream` rebuilt since this
-    model's last build. Whole periods are recomputed (every agency, both geographies, the
-    nation), so that sums over agencies and ranks within a period stay whole. -#}
-{% macro in_rebuilt_periods(upstream) -%}
-    (period, period_start) in (
-        select distinct period, period_start
-        from {{ upstream }} as rebuilt
-        where {{ rebuilt_since_last_build('rebuilt') }}
+{#- A filter on a national row (every agency, both geographies): its period starts at or after
+    the one that holds the earliest restated day of any agency, so that sums over agencies and
+    ranks within a period stay whole. True for every row on a full build. -#}
+{% macro in_restated_periods(row) -%}
+    {%- if is_incremental() -%}
+    {{ row }}.period_start >= (
+        select {{ period_start_of(row ~ '.period', 'min(from_day)') }}
+        from ({{ restated_since_last_build(this.identifier, followed_inputs('periods')) }}) as restated
     )
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A custom incremental strategy (`incremental_strategy='restated_range'`): delete the rows the
+    restatements since this model's last build replace, then insert the model's rows, which are
+    the rows of that range as they are now. `replaced` (config): 'agency_days' (an agency's rows
+    from its restated day), 'agency_periods' (an agency's periods from the one holding it) or
+    'periods' (every row of the periods from the one holding the earliest). Unlike delete+insert
+    on a key, a row whose key the rebuild no longer produces (a day gone from validated/) goes. -#}
+{% macro get_incremental_restated_range_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set replaced = config.get('replaced') -%}
+    {%- if replaced == 'agency_days' -%}
+        {%- set condition = 'replaced.day >= restated.from_day' -%}
+    {%- elif replaced in ('agency_periods', 'periods') -%}
+        {%- set condition = 'replaced.period_start >= ' ~ period_start_of('replaced.period', 'restated.from_day') -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("restated_range: `replaced` must be agency_days, agency_periods or periods, not " ~ replaced) }}
+    {%- endif %}
+    delete from {{ target }} as replaced
+    using (
+        {%- if replaced == 'periods' %}
+        select min(from_day) as from_day from ({{ restated_since_last_build(target.identifier, followed_inputs(replaced)) }}) as agencies
+        {%- else %}
+        {{ restated_since_last_build(target.identifier, followed_inputs(replaced)) }}
+        {%- endif %}
+    ) as restated
+    where {{ condition }}
+        {%- if replaced != 'periods' %} and replaced.agency_code = restated.agency_code{% endif %};
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}

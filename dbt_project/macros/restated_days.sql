@@ -1,5 +1,6 @@
 {#- The agency-days an incremental run of int_dossier_state_intervals must (re)build: from each
-    agency's first validated day that is new or whose landed file changed (content_sha256), up
+    agency's first validated day that is new or whose landed file changed (content_sha256), or
+    that was built and is no longer validated (a re-pull that failed its blocking checks), up
     to its last day, because a dossier's state on a day depends on every earlier version. The
     table keeps one marker row per built agency-day (dossier_code NULL) carrying the sha. -#}
 {% macro restated_days(this_relation, grid=none) -%}
@@ -15,8 +16,18 @@
             and built.content_sha256 = grid.content_sha256
         where built.day is null
         group by grid.agency_code
+    ),
+    gone as (
+        select built.agency_code, min(built.day) as from_day
+        from built
+        anti join {{ grid if grid is not none else ref('stg_validated_partitions') }} as grid
+            on grid.agency_code = built.agency_code
+            and grid.day = built.day
+        group by built.agency_code
     )
-    select agency_code, from_day from changed
+    select agency_code, min(from_day) as from_day
+    from (select * from changed union all select * from gone) as restated
+    group by agency_code
 {%- endmacro %}
 
 {#- The earliest restated day of any agency, as a literal for the model to filter the landed
@@ -46,18 +57,20 @@
 {%- endmacro %}
 
 {#- A custom incremental strategy (`incremental_strategy='restated_agencies'`): delete the rows
-    each restated agency replaces (the model's rows carry the agency's `restated_from`; a carried
-    row is one whose day is before it), then insert the new ones. The model's query has run
-    into a temporary table before this, so it could read the rows that are deleted here;
-    delete+insert on a key cannot express this (a version missing from a re-pull must go, and
-    keys of removed rows never reach the new rows). -#}
+    each restated agency replaces (the agencies the model's pre-hook recorded in
+    dbt_restatements: one whose only change is a day gone may have no row to insert; a carried
+    row is one whose day is before its agency's `restated_from`), then insert the new ones.
+    The model's query has run into a temporary table before this, so it could read the rows
+    that are deleted here; delete+insert on a key cannot express this (a version missing from a
+    re-pull must go, and keys of removed rows never reach the new rows). -#}
 {% macro get_incremental_restated_agencies_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set source = arg_dict['temp_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
     delete from {{ target }} as replaced
     using (
-        select agency_code, min(restated_from) as from_day from {{ source }} group by agency_code
+        select agency_code, from_day from {{ restatements_relation() }}
+        where restated_input = 'dossiers' and built_at = {{ build_stamp() }}
     ) as restated
     where replaced.agency_code = restated.agency_code
         and {{ is_replaced_by_restatement('replaced', 'restated.from_day') }}

@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='restated_agencies',
         on_schema_change='fail',
+        pre_hook="{{ record_restatements('dossiers', restated_days(this), ref('stg_validated_partitions')) }}",
     )
 }}
 -- One row per dossier version with the days it is the dossier's state at day end: from the day
@@ -15,12 +16,14 @@
 -- Plus one marker row per validated agency-day (dossier_code NULL) carrying its partition's
 -- content_sha256, so that a later run can tell which agency-days are new or were re-pulled.
 --
--- Incremental: an agency with a new or restated day is rebuilt from that day (restated_from):
--- its versions landed since, and the earlier versions whose interval may now end elsewhere:
+-- Incremental: an agency with a new or restated day, or a day gone from validated/, is rebuilt
+-- from that day (restated_from): its versions landed since, and the earlier versions whose
+-- interval may now end elsewhere:
 -- those of the dossiers with a version from that day on, landed now or built before (read
 -- here before the strategy deletes them, see macros/restated_days.sql). The rest of its
 -- history, the open stock not touched since included, is left as it is: a daily run follows
--- the day's dossiers, not every dossier still open.
+-- the day's dossiers, not every dossier still open. The pre-hook records
+-- the agencies restated for the models after this one (macros/incremental_builds.sql).
 with grid as (
     select agency_code, day, content_sha256
     from {{ ref('stg_validated_partitions') }}

@@ -1,10 +1,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['agency_code', 'day'],
+        incremental_strategy='restated_range',
+        replaced='agency_days',
         on_schema_change='fail',
-        post_hook="{{ record_build(ref('int_dossier_state_intervals')) }}",
+        post_hook="{{ record_build() }}",
     )
 }}
 -- Every KPI count of one agency-day, computed once from the dossier intervals; the marts only
@@ -20,13 +20,14 @@
 -- versions, not the open stock times the days.
 --
 -- Incremental: the agency-days from each agency's first restated day on (days before it cannot
--- change), delete+insert on (agency_code, day).
+-- change), replacing the rows it had there, a day no longer validated included
+-- (macros/incremental_builds.sql).
 with calendar as (
     select day, working_day_number from {{ ref('int_calendar_days') }}
 ),
 
 targets as (
-    {{ rebuilt_agency_days(ref('int_dossier_state_intervals')) }}
+    {{ rebuilt_agency_days() }}
 ),
 
 target_range as (

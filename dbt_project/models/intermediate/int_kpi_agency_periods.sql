@@ -1,10 +1,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['agency_code', 'period', 'period_start'],
+        incremental_strategy='restated_range',
+        replaced='agency_periods',
         on_schema_change='fail',
-        post_hook="{{ record_build(ref('int_kpi_agency_daily')) }}",
+        post_hook="{{ record_build() }}",
     )
 }}
 -- Each agency's KPI measures per day and per calendar month (as reported, "as was"), with the
@@ -12,33 +12,22 @@
 -- period (a month still open or with a day missing has fewer behind it), and whether the open
 -- stock is known on every one of them (int_agency_days).
 --
--- Incremental: the days int_kpi_agency_daily rebuilt since this model's last build, and the
--- whole months that contain them (a month's figures need all its days), delete+insert on
--- (agency_code, period, period_start).
+-- Incremental: each restated agency's periods from the one that holds its restated day (its
+-- days from then, and the whole months from its month: a month's figures need all its days),
+-- replacing the rows it had there (macros/incremental_builds.sql).
 with daily as (
     select * from {{ ref('int_kpi_agency_daily') }}
 ),
 
-rebuilt_days as (
-    select agency_code, day
-    from daily as rebuilt
-    where {{ rebuilt_since_last_build('rebuilt') }}
-),
-
-rebuilt_months as (
-    select distinct agency_code, cast(date_trunc('month', day) as date) as month_start
-    from rebuilt_days
-),
-
 periods as (
-    select agency_code, day, 'day' as period, day as period_start, day as period_end
-    from rebuilt_days
-    union all
-    select daily.agency_code, daily.day, 'month', rebuilt_months.month_start, last_day(daily.day)
-    from daily
-    inner join rebuilt_months
-        on rebuilt_months.agency_code = daily.agency_code
-        and rebuilt_months.month_start = cast(date_trunc('month', daily.day) as date)
+    select * from (
+        select agency_code, day, 'day' as period, day as period_start, day as period_end
+        from daily
+        union all
+        select agency_code, day, 'month', cast(date_trunc('month', day) as date), last_day(day)
+        from daily
+    ) as periods
+    where {{ in_restated_agency_periods('periods') }}
 ),
 
 dossier_measures as (

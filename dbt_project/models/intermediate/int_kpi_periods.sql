@@ -1,10 +1,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['period', 'period_start'],
+        incremental_strategy='restated_range',
+        replaced='periods',
         on_schema_change='fail',
-        post_hook="{{ record_build(ref('int_kpi_agency_periods')) }}",
+        post_hook="{{ record_build() }}",
     )
 }}
 -- Every KPI measure per period (day, month) in both geographies: "as_was", each agency as it
@@ -13,15 +13,15 @@
 -- A total's days expected are those of every agency under it, reporting or not; its open stock
 -- is known when every such agency has a row in the period whose stock is known.
 --
--- Incremental: the periods with an agency row rebuilt since this model's last build, each
--- recomputed whole (every agency, both geographies, the nation), delete+insert on
--- (period, period_start).
+-- Incremental: the periods from the one holding the earliest day restated since this model's
+-- last build, each recomputed whole (every agency, both geographies, the nation), replacing
+-- the rows it had there (macros/incremental_builds.sql).
 with agency_periods as (
     select periods.* exclude (built_at), lineage.as_is_agency_code
     from {{ ref('int_kpi_agency_periods') }} as periods
     inner join {{ ref('int_agency_lineage') }} as lineage
         on lineage.agency_code = periods.agency_code
-    where {{ in_rebuilt_periods(ref('int_kpi_agency_periods')) }}
+    where {{ in_restated_periods('periods') }}
 ),
 
 expected as (

@@ -1,18 +1,20 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['agency_code', 'day'],
+        incremental_strategy='restated_range',
+        replaced='agency_days',
         on_schema_change='fail',
-        post_hook="{{ record_build(ref('int_dossier_state_intervals')) }}",
+        post_hook="{{ record_build() }}",
     )
 }}
 -- Which procedures received at least one online dossier (accepted) on each agency-day: the
 -- versions that are that day's state, accepted online that day. Every agency-day built has at
--- least one row (procedure_code NULL when none was used), so that delete+insert on
--- (agency_code, day) also clears a restated day that no longer has any.
+-- least one row (procedure_code NULL when none was used).
+--
+-- Incremental: each restated agency's days from its restated day on, replacing the rows it
+-- had there (macros/incremental_builds.sql).
 with targets as (
-    {{ rebuilt_agency_days(ref('int_dossier_state_intervals')) }}
+    {{ rebuilt_agency_days() }}
 ),
 
 target_range as (

@@ -1,14 +1,15 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['period', 'period_start'],
+        incremental_strategy='restated_range',
+        replaced='periods',
         on_schema_change='fail',
-        post_hook="{{ record_build(ref('int_kpi_periods')) }}",
+        post_hook="{{ record_build() }}",
     )
 }}
 -- Processed records (Decision 766/QĐ-TTg, group 2: handling progress), per agency and period.
--- Incremental: the periods int_kpi_periods rebuilt since this table's last build, whole.
+-- Incremental: the periods from the one holding the earliest day restated since this table's
+-- last build, whole (macros/incremental_builds.sql).
 select
     {{ kpi_key_columns() | join(', ') }},
     received_total,
@@ -30,5 +31,5 @@ select
                  'completed + pending_within_deadline + pending_overdue') }} as on_time_rate,
     handling_working_days_total,
     {{ safe_rate('handling_working_days_total', 'completed') }} as mean_handling_working_days
-from {{ ref('int_kpi_periods') }}
-where {{ in_rebuilt_periods(ref('int_kpi_periods')) }}
+from {{ ref('int_kpi_periods') }} as periods
+where {{ in_restated_periods('periods') }}

@@ -1,10 +1,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['period', 'period_start'],
+        incremental_strategy='restated_range',
+        replaced='periods',
         on_schema_change='fail',
-        post_hook="{{ record_build(ref('int_kpi_periods')) }}",
+        post_hook="{{ record_build() }}",
     )
 }}
 -- 766-style points per agency and period for the groups this data supports (handling
@@ -13,8 +13,9 @@
 -- without a rate (zero denominator) earns nothing and is left out of points_possible.
 -- Rules and thresholds: seeds/kpi_score_rules.csv.
 --
--- Incremental: the periods int_kpi_periods rebuilt since this table's last build, whole (a rank
--- is within a period), read from the marts built from them in the same run.
+-- Incremental: the periods from the one holding the earliest day restated since this table's
+-- last build, whole (a rank is within a period), read from the marts built from them in the
+-- same run (macros/incremental_builds.sql).
 with rules as (
     select * from {{ ref('kpi_score_rules') }}
 ),
@@ -39,7 +40,7 @@ rates_all as (
 ),
 
 rates as (
-    select * from rates_all where {{ in_rebuilt_periods(ref('int_kpi_periods')) }}
+    select * from rates_all where {{ in_restated_periods('rates_all') }}
 ),
 
 items as (

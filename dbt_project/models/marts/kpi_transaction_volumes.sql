@@ -1,15 +1,16 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key=['period', 'period_start'],
+        incremental_strategy='restated_range',
+        replaced='periods',
         on_schema_change='fail',
-        post_hook="{{ record_build(ref('int_kpi_periods')) }}",
+        post_hook="{{ record_build() }}",
     )
 }}
 -- Transaction volumes (766 items 3.3, 3.6, 4.1), per agency and period: channels of the
 -- dossiers received; fees, online payments and electronic results of those completed.
--- Incremental: the periods int_kpi_periods rebuilt since this table's last build, whole.
+-- Incremental: the periods from the one holding the earliest day restated since this table's
+-- last build, whole (macros/incremental_builds.sql).
 select
     {{ kpi_key_columns() | join(', ') }},
     received_total,
@@ -24,5 +25,5 @@ select
     {{ safe_rate('completed_paid_online', 'completed_fee_bearing') }} as online_payment_rate,
     completed_with_electronic_result,
     {{ safe_rate('completed_with_electronic_result', 'completed') }} as electronic_result_rate
-from {{ ref('int_kpi_periods') }}
-where {{ in_rebuilt_periods(ref('int_kpi_periods')) }}
+from {{ ref('int_kpi_periods') }} as periods
+where {{ in_restated_periods('periods') }}

@@ -4,10 +4,12 @@
         incremental_strategy='landed_files',
         landed_files='validated/procedures/*/*/procedures.parquet',
         on_schema_change='fail',
+        post_hook="{{ record_restatements('catalogue', restated_catalogue_agencies(this)) }}",
     )
 }}
 -- The procedure catalogue per agency and day. A table that reads only the files landed or
--- re-landed since its last build (macros/landed_files.sql).
+-- re-landed since its last build (macros/landed_files.sql). Its post-hook records the agencies
+-- whose pulls changed for the KPI models (macros/incremental_builds.sql).
 -- depends_on: {{ source('landed', 'procedures') }}
 with source as (
     {{ changed_landed_rows(config.get('landed_files')) }}
