@@ -59,7 +59,7 @@
     ) as restated
 {%- endmacro %}
 
-{#- The inputs a model follows, by the rows it replaces (see the strategy below). -#}
+{#- The inputs a model follows, by the rows it replaces (`in_restated_range`). -#}
 {% macro followed_inputs(replaced) -%}
     {{ return(['dossiers'] if replaced == 'agency_days' else ['dossiers', 'catalogue']) }}
 {%- endmacro %}
@@ -83,79 +83,60 @@
     select '{{ this.identifier }}', coalesce(max(built_at), timestamp '1900-01-01') from {{ restatements_relation() }}
 {%- endmacro %}
 
+{#- The first day of the period (`period`: 'day' or 'month') that holds `day`. -#}
+{% macro period_start_of(period, day) -%}
+    case {{ period }} when 'month' then cast(date_trunc('month', {{ day }}) as date) else {{ day }} end
+{%- endmacro %}
+
+{#- A filter on `row`: it lies in the range the restatements since this model's last build
+    replace, by the model's `replaced` config: 'agency_days' (an agency's days from its
+    restated day), 'agency_periods' (an agency's periods from the one holding that day) or
+    'periods' (every row of the periods from the one holding the earliest restated day of any
+    agency, so that sums over agencies and ranks within a period stay whole). The model selects
+    its rows with it and the strategy below deletes with it, so the two cannot disagree. True
+    for every row on a full build. -#}
+{% macro in_restated_range(row) -%}
+    {%- set replaced = config.get('replaced') -%}
+    {%- if not is_incremental() -%}
+    true
+    {%- elif replaced in ('agency_days', 'agency_periods') -%}
+    exists (
+        select 1 from ({{ restated_since_last_build(this.identifier, followed_inputs(replaced)) }}) as restated
+        where restated.agency_code = {{ row }}.agency_code
+        {%- if replaced == 'agency_days' %}
+            and {{ row }}.day >= restated.from_day
+        {%- else %}
+            and {{ row }}.period_start >= {{ period_start_of(row ~ '.period', 'restated.from_day') }}
+        {%- endif %}
+    )
+    {%- elif replaced == 'periods' -%}
+    {{ row }}.period_start >= (
+        select {{ period_start_of(row ~ '.period', 'min(from_day)') }}
+        from ({{ restated_since_last_build(this.identifier, followed_inputs(replaced)) }}) as restated
+    )
+    {%- else -%}
+    {{ exceptions.raise_compiler_error("restated_range: `replaced` must be agency_days, agency_periods or periods, not " ~ replaced) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The validated agency-days a model over the dossier intervals (re)builds: every one on a full
     build; else each restated agency's days from its restated day on (a dossier's state on a
     later day may have changed with it). -#}
 {% macro rebuilt_agency_days() -%}
     select grid.agency_code, grid.day
     from {{ ref('stg_validated_partitions') }} as grid
-    {%- if is_incremental() %}
-    inner join ({{ restated_since_last_build(this.identifier, followed_inputs('agency_days')) }}) as restated
-        on restated.agency_code = grid.agency_code
-        and grid.day >= restated.from_day
-    {%- endif %}
-{%- endmacro %}
-
-{#- The first day of the period (`period`: 'day' or 'month') that holds `day`. -#}
-{% macro period_start_of(period, day) -%}
-    case {{ period }} when 'month' then cast(date_trunc('month', {{ day }}) as date) else {{ day }} end
-{%- endmacro %}
-
-{#- A filter on a row of an agency (`row`.agency_code): its period starts at or after the one
-    that holds the agency's restated day. True for every row on a full build. -#}
-{% macro in_restated_agency_periods(row) -%}
-    {%- if is_incremental() -%}
-    exists (
-        select 1 from ({{ restated_since_last_build(this.identifier, followed_inputs('agency_periods')) }}) as restated
-        where restated.agency_code = {{ row }}.agency_code
-            and {{ row }}.period_start >= {{ period_start_of(row ~ '.period', 'restated.from_day') }}
-    )
-    {%- else -%}
-    true
-    {%- endif -%}
-{%- endmacro %}
-
-{#- A filter on a national row (every agency, both geographies): its period starts at or after
-    the one that holds the earliest restated day of any agency, so that sums over agencies and
-    ranks within a period stay whole. True for every row on a full build. -#}
-{% macro in_restated_periods(row) -%}
-    {%- if is_incremental() -%}
-    {{ row }}.period_start >= (
-        select {{ period_start_of(row ~ '.period', 'min(from_day)') }}
-        from ({{ restated_since_last_build(this.identifier, followed_inputs('periods')) }}) as restated
-    )
-    {%- else -%}
-    true
-    {%- endif -%}
+    where {{ in_restated_range('grid') }}
 {%- endmacro %}
 
 {#- A custom incremental strategy (`incremental_strategy='restated_range'`): delete the rows the
-    restatements since this model's last build replace, then insert the model's rows, which are
-    the rows of that range as they are now. `replaced` (config): 'agency_days' (an agency's rows
-    from its restated day), 'agency_periods' (an agency's periods from the one holding it) or
-    'periods' (every row of the periods from the one holding the earliest). Unlike delete+insert
-    on a key, a row whose key the rebuild no longer produces (a day gone from validated/) goes. -#}
+    restatements since this model's last build replace (`in_restated_range`), then insert the
+    model's rows, which are the rows of that range as they are now. Unlike delete+insert on a
+    key, a row whose key the rebuild no longer produces (a day gone from validated/) goes. -#}
 {% macro get_incremental_restated_range_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- set replaced = config.get('replaced') -%}
-    {%- if replaced == 'agency_days' -%}
-        {%- set condition = 'replaced.day >= restated.from_day' -%}
-    {%- elif replaced in ('agency_periods', 'periods') -%}
-        {%- set condition = 'replaced.period_start >= ' ~ period_start_of('replaced.period', 'restated.from_day') -%}
-    {%- else -%}
-        {{ exceptions.raise_compiler_error("restated_range: `replaced` must be agency_days, agency_periods or periods, not " ~ replaced) }}
-    {%- endif %}
     delete from {{ target }} as replaced
-    using (
-        {%- if replaced == 'periods' %}
-        select min(from_day) as from_day from ({{ restated_since_last_build(target.identifier, followed_inputs(replaced)) }}) as agencies
-        {%- else %}
-        {{ restated_since_last_build(target.identifier, followed_inputs(replaced)) }}
-        {%- endif %}
-    ) as restated
-    where {{ condition }}
-        {%- if replaced != 'periods' %} and replaced.agency_code = restated.agency_code{% endif %};
+    where {{ in_restated_range('replaced') }};
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ arg_dict['temp_relation'] }}

@@ -4,12 +4,13 @@
     to its last day, because a dossier's state on a day depends on every earlier version. The
     table keeps one marker row per built agency-day (dossier_code NULL) carrying the sha. -#}
 {% macro restated_days(this_relation, grid=none) -%}
+    {%- set grid = grid if grid is not none else ref('stg_validated_partitions') %}
     with built as (
         select agency_code, day, content_sha256 from {{ this_relation }} where dossier_code is null
     ),
     changed as (
         select grid.agency_code, min(grid.day) as from_day
-        from {{ grid if grid is not none else ref('stg_validated_partitions') }} as grid
+        from {{ grid }} as grid
         left join built
             on built.agency_code = grid.agency_code
             and built.day = grid.day
@@ -20,7 +21,7 @@
     gone as (
         select built.agency_code, min(built.day) as from_day
         from built
-        anti join {{ grid if grid is not none else ref('stg_validated_partitions') }} as grid
+        anti join {{ grid }} as grid
             on grid.agency_code = built.agency_code
             and grid.day = built.day
         group by built.agency_code

@@ -27,7 +27,7 @@ periods as (
         select agency_code, day, 'month', cast(date_trunc('month', day) as date), last_day(day)
         from daily
     ) as periods
-    where {{ in_restated_agency_periods('periods') }}
+    where {{ in_restated_range('periods') }}
 ),
 
 dossier_measures as (

@@ -21,7 +21,7 @@ with agency_periods as (
     from {{ ref('int_kpi_agency_periods') }} as periods
     inner join {{ ref('int_agency_lineage') }} as lineage
         on lineage.agency_code = periods.agency_code
-    where {{ in_restated_periods('periods') }}
+    where {{ in_restated_range('periods') }}
 ),
 
 expected as (

@@ -32,4 +32,4 @@ select
     handling_working_days_total,
     {{ safe_rate('handling_working_days_total', 'completed') }} as mean_handling_working_days
 from {{ ref('int_kpi_periods') }} as periods
-where {{ in_restated_periods('periods') }}
+where {{ in_restated_range('periods') }}

@@ -40,7 +40,7 @@ rates_all as (
 ),
 
 rates as (
-    select * from rates_all where {{ in_restated_periods('rates_all') }}
+    select * from rates_all where {{ in_restated_range('rates_all') }}
 ),
 
 items as (

@@ -25,4 +25,4 @@ select
     procedures_online_used,
     {{ safe_rate('procedures_online_used', 'procedures_online') }} as online_uptake_rate
 from {{ ref('int_kpi_periods') }} as periods
-where {{ in_restated_periods('periods') }}
+where {{ in_restated_range('periods') }}

@@ -26,4 +26,4 @@ select
     completed_with_electronic_result,
     {{ safe_rate('completed_with_electronic_result', 'completed') }} as electronic_result_rate
 from {{ ref('int_kpi_periods') }} as periods
-where {{ in_restated_periods('periods') }}
+where {{ in_restated_range('periods') }}
