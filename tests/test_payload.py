@@ -259,6 +259,30 @@ def test_a_json_page_read_by_arrow_is_each_record_read_alone(records, camel):
     assert page_drift(page.records) == schema_drift(records)
 
 
+def iso_dated(value):
+    """`value` with every `yyyyMMddHHmmss` text inside it written as ISO 8601."""
+    if isinstance(value, str) and len(value) == 14 and value.isdigit():
+        return f"{value[:4]}-{value[4:6]}-{value[6:8]}T{value[8:10]}:{value[10:12]}:{value[12:]}"
+    if isinstance(value, dict):
+        return {k: iso_dated(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [iso_dated(v) for v in value]
+    return value
+
+
+def test_a_page_of_iso_8601_times_is_read_by_column_as_the_text_sent():
+    """Arrow's JSON reader types ISO 8601 text as timestamps, which sent such a page (a whole
+    agency's, every page of it) to the record parser one record at a time. It is read again
+    with those fields as text, so the columns settle every record."""
+    records = [iso_dated(v1_record(MaHoSo=f"{AGENCY}-250304-{n:04}")) for n in range(3)]
+    body = orjson.dumps({"items": records, "total": len(records), "next_page_token": None})
+    page = _parse_page(body, {"Content-Type": "application/json"})
+    rows, rejected = parse_page(page.records, AGENCY, DAY, KEY)
+    assert page.records._records is None  # no record was decoded to be read alone
+    assert not rejected and rows.equals(parse_one_by_one(records, AGENCY, DAY, KEY)[0])
+    assert rows.column("updated_at")[0].as_py() == datetime(2025, 3, 12, 10, 0)
+
+
 def test_a_field_name_sent_also_inside_a_list_is_not_miscounted_for_drift():
     lacking = v1_record(MaHoSo=f"{AGENCY}-1")
     del lacking["KenhThucHien"]

@@ -1,7 +1,8 @@
 """Parse a page of dossier records by column, in Arrow, without a Python object per value.
 
-A JSON page is read by Arrow's JSON reader straight into columns (`read_json_page`); other
-pages (CSV, or JSON Arrow cannot type) arrive as records and are made columns by `pa.array`.
+A JSON page is read by Arrow's JSON reader straight into columns (`read_json_page`; text Arrow
+would type as timestamps is read as the text sent, which the decoders check as any other);
+other pages (CSV, or JSON Arrow cannot type) arrive as records and are made columns by `pa.array`.
 The record parser (`payload.parse_dossier`) says what a record means; the decoders here compute
 the same rows for the whole page: timestamps by Arrow's strptime, kept only where they format
 back to the text received; low-cardinality values (status, channel, applicant type, fees,
@@ -85,8 +86,10 @@ def read_json_page(body: bytes) -> tuple[pa.StructArray, int, str | None] | None
     if body.startswith(_BOM):
         return None
     try:
-        table = pj.read_json(io.BytesIO(body), read_options=pj.ReadOptions(block_size=len(body) + 64),
-                             parse_options=pj.ParseOptions(newlines_in_values=True))
+        table = _read_json(body)
+        if any(_has_times(t) for t in table.schema.types):
+            # Arrow types ISO 8601 text as timestamps; read it again as the text orjson gives.
+            table = _read_json(body, pa.schema([f.with_type(_times_as_text(f.type)) for f in table.schema]))
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     if table.num_rows != 1 or _has_floats(table.schema.types) or "items" not in table.column_names:
@@ -99,6 +102,26 @@ def read_json_page(body: bytes) -> tuple[pa.StructArray, int, str | None] | None
     if not isinstance(total, int) or not (token is None or isinstance(token, str)):
         return None
     return items.flatten(), total, token
+
+
+def _read_json(body: bytes, schema: pa.Schema | None = None) -> pa.Table:
+    return pj.read_json(io.BytesIO(body), read_options=pj.ReadOptions(block_size=len(body) + 64),
+                        parse_options=pj.ParseOptions(newlines_in_values=True, explicit_schema=schema))
+
+
+def _has_times(t: pa.DataType) -> bool:
+    return pa.types.is_temporal(t) or any(pa.types.is_temporal(inner) for _, inner, _ in _nested(t))
+
+
+def _times_as_text(t: pa.DataType) -> pa.DataType:
+    """`t` with every temporal type inside it read as text instead."""
+    if pa.types.is_temporal(t):
+        return pa.string()
+    if pa.types.is_struct(t):
+        return pa.struct([t.field(i).with_type(_times_as_text(t.field(i).type)) for i in range(t.num_fields)])
+    if pa.types.is_list(t):
+        return pa.list_(t.value_field.with_type(_times_as_text(t.value_type)))
+    return t
 
 
 def _nested(t: pa.DataType, depth: int = 0):
@@ -404,13 +427,17 @@ class _Decoded:
         ok = text.is_null()
         parsed = []
         for fmt, written_as in ((_COMPACT, _compact_text), (_ISO, _iso_text)):
+            if pc.all(ok).as_py():  # a source writes one format: the second is seldom needed
+                break
             times = pc.strptime(text, format=fmt, unit="s", error_is_null=True)
             exact = pc.fill_null(pc.and_(pc.equal(written_as(times), text), pc.greater_equal(pc.year(times), 1)),
                                  False)
             ok = pc.or_(ok, exact)
             parsed.append(pc.if_else(exact, times, None))
         self.require(ok.to_numpy(zero_copy_only=False), parents)
-        return pc.coalesce(*parsed)
+        if not parsed:
+            return pa.nulls(len(values), pa.timestamp("s"))
+        return parsed[0] if len(parsed) == 1 else pc.coalesce(*parsed)
 
     def by_value(self, values: pa.Array, parents: np.ndarray | None, decode: Callable[[Any], Any]) -> pa.Array:
         """`decode` once per distinct value; a value it refuses, or of a type whose values are
@@ -460,7 +487,11 @@ def _iso_text(times: pa.Array) -> pa.Array:
 
 
 def _compact_text(times: pa.Array) -> pa.Array:
-    return pc.replace_substring_regex(times.cast(pa.string()), "[-: ]", "")
+    """`20250304081500` (three literal replacements: a fifth of one regular expression's time)."""
+    text = times.cast(pa.string())
+    for separator in ("-", ":", " "):
+        text = pc.replace_substring(text, separator, "")
+    return text
 
 
 def _hashed(value: Any, hasher) -> str | None:
