@@ -87,7 +87,7 @@ def read_json_page(body: bytes) -> tuple[pa.StructArray, int, str | None] | None
         return None
     try:
         table = _read_json(body)
-        if any(_has_times(t) for t in table.schema.types):
+        if _contains(table.schema.types, pa.types.is_temporal):
             # Arrow types ISO 8601 text as timestamps; read it again as the text orjson gives.
             table = _read_json(body, pa.schema([f.with_type(_times_as_text(f.type)) for f in table.schema]))
     except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -107,10 +107,6 @@ def read_json_page(body: bytes) -> tuple[pa.StructArray, int, str | None] | None
 def _read_json(body: bytes, schema: pa.Schema | None = None) -> pa.Table:
     return pj.read_json(io.BytesIO(body), read_options=pj.ReadOptions(block_size=len(body) + 64),
                         parse_options=pj.ParseOptions(newlines_in_values=True, explicit_schema=schema))
-
-
-def _has_times(t: pa.DataType) -> bool:
-    return pa.types.is_temporal(t) or any(pa.types.is_temporal(inner) for _, inner, _ in _nested(t))
 
 
 def _times_as_text(t: pa.DataType) -> pa.DataType:
@@ -136,11 +132,13 @@ def _nested(t: pa.DataType, depth: int = 0):
         yield from _nested(t.value_type, depth + 1)
 
 
-def _has_floats(types) -> bool:
-    def floating(t: pa.DataType) -> bool:
-        return pa.types.is_floating(t) or pa.types.is_decimal(t)
+def _contains(types, test: Callable[[pa.DataType], bool]) -> bool:
+    """Whether one of `types`, or a type inside one, passes `test`."""
+    return any(test(t) or any(test(inner) for _, inner, _ in _nested(t)) for t in types)
 
-    return any(floating(t) or any(floating(inner) for _, inner, _ in _nested(t)) for t in types)
+
+def _has_floats(types) -> bool:
+    return _contains(types, lambda t: pa.types.is_floating(t) or pa.types.is_decimal(t))
 
 
 def page_drift(page: PageRecords) -> tuple[list[str], list[str]]:
@@ -437,7 +435,7 @@ class _Decoded:
         self.require(ok.to_numpy(zero_copy_only=False), parents)
         if not parsed:
             return pa.nulls(len(values), pa.timestamp("s"))
-        return parsed[0] if len(parsed) == 1 else pc.coalesce(*parsed)
+        return pc.coalesce(*parsed)
 
     def by_value(self, values: pa.Array, parents: np.ndarray | None, decode: Callable[[Any], Any]) -> pa.Array:
         """`decode` once per distinct value; a value it refuses, or of a type whose values are
